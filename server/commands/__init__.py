@@ -1,0 +1,1 @@
+"""Subcommands of the ``wavescore`` CLI: one module each, exposing ``register(subparsers)``."""
