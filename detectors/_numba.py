@@ -20,4 +20,4 @@ def jit(func: F) -> F:
         return func
     import numba
 
-    return numba.njit(**JIT_OPTIONS)(func)  # type: ignore[no-any-return]
+    return numba.jit(**JIT_OPTIONS)(func)  # type: ignore[no-any-return]

@@ -39,6 +39,16 @@ class Settings:
         default=7 * 24 * 3600.0,
         metadata={"env": "WAVESCORE_MAX_WINDOW_S", "doc": "Longest window (s) per request."},
     )
+    max_annotations: int = field(
+        default=5000,
+        metadata={"env": "WAVESCORE_MAX_ANNOTATIONS",
+                  "doc": "Most annotations returned per annotations request (then truncated)."},
+    )
+    static_max_age_s: int = field(
+        default=86400,
+        metadata={"env": "WAVESCORE_STATIC_MAX_AGE_S",
+                  "doc": "Cache-Control max-age (s) of the viewer's static files and BokehJS."},
+    )
     sql_timeout_s: float = field(
         default=5.0,
         metadata={"env": "WAVESCORE_SQL_TIMEOUT_S", "doc": "Researcher SQL time limit (s)."},

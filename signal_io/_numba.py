@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-JIT_OPTIONS: dict[str, Any] = {"nopython": True, "cache": True, "nogil": True, "fastmath": False}
+JIT_OPTIONS: dict[str, Any] = {"cache": True, "nogil": True, "fastmath": False}
 
 
 def jit(func: F) -> F:

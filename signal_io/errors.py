@@ -58,10 +58,19 @@ class IngestError(SignalIOError, RuntimeError):
     """Turning a recording into the stored form failed; nothing was left half-written."""
 
 
+class PyramidError(SignalIOError, ValueError):
+    """A min/max pyramid or envelope was asked for with invalid arguments.
+
+    Examples: a chunk that is not 1-D float32, more samples fed than declared, ``finish()`` before
+    every sample was fed, ``px < 1``, a raw signal whose length differs from the pyramid's.
+    """
+
+
 __all__ = [
     "ChannelNotFoundError",
     "CorruptRecordingError",
     "IngestError",
+    "PyramidError",
     "RecordingNotFoundError",
     "SampleRangeError",
     "SignalIOError",

@@ -1,0 +1,277 @@
+"""Sleep spindle detection (11–16 Hz, 0.5–2 s bursts) on one or more EEG channels.
+
+Method
+------
+In the spirit of Lacourse et al. (2019, J Neurosci Methods 316:3–11, "A sleep spindle detection
+algorithm that emulates human expert spindle scoring", A7) and Vallat's YASA ``spindles_detect``
+(Vallat & Walker 2021): three criteria computed on a 0.1-s grid must hold together,
+
+1. relative sigma power: energy in the sigma band over energy in 1–30 Hz, 2-s centred window,
+   at least ``rel_power_min`` (0.2);
+2. sigma "correlation": the correlation between the sigma-filtered and the broadband signal over
+   a 0.3-s centred window, at least ``corr_min`` (0.65);
+3. sigma RMS over a 0.3-s centred window above a per-recording adaptive threshold: the 10 %
+   trimmed mean plus ``rms_sd`` (1.5) trimmed standard deviations of the channel's RMS (over the
+   included sleep stages when a hypnogram is given).
+
+Qualifying runs closer than ``merge_gap_s`` are merged; events of ``min_duration_s`` to
+``max_duration_s`` are kept.
+
+Changes from the published methods (for speed: 8 h × 20 channels × 256 Hz in well under a
+second):
+
+- the signal is decimated by [1, 2, 1] / 4 halving to at most 128 Hz and filtered once with causal
+  Butterworth band-passes (order 2 per edge); the sigma filter's group delay at the band centre
+  is subtracted from event times;
+- energies are summed on 0.1-s blocks, and windows are sums of whole blocks;
+- the correlation of criterion 2 is computed as ``sqrt(E_sigma / E_broad)``, which equals the
+  correlation when the sigma filter is a projection of the broadband signal (it avoids the
+  phase mismatch two causal filters would cause);
+- no STFT: relative power comes from the same filter outputs.
+
+Versions
+--------
+1.0.0  first version.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import signal
+
+from detectors._spectral import block_edges, block_filter_energy, butter_bank, reduce_rate
+from detectors._types import ChannelInput, DetectedEvent, DetectorSpec, ProgressCallback
+
+__all__ = [
+    "DETECTORS",
+    "SPINDLES",
+    "SpindleInputError",
+    "SpindleParams",
+    "detect_spindles",
+    "run_spindles",
+]
+
+STEP_S = 0.1
+MIN_FS = 50.0
+MAX_FS = 1000.0
+
+
+class SpindleInputError(ValueError):
+    """The input cannot be searched for spindles (rate out of range, unknown channel...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpindleParams:
+    """Parameters of the spindle detector.
+
+    Attributes
+    ----------
+    sigma_hz, broad_hz
+        Sigma and broadband pass bands in Hz.
+    rel_power_min
+        Minimum sigma share of the broadband energy over 2 s.
+    corr_min
+        Minimum sigma/broadband correlation over 0.3 s.
+    rms_sd
+        RMS threshold in trimmed standard deviations above the trimmed mean.
+    min_duration_s, max_duration_s
+        Accepted spindle durations in seconds.
+    merge_gap_s
+        Events closer than this are merged.
+    channels
+        EEG channel names to search; empty means every channel of kind EEG.
+    hypnogram
+        Optional stages (``"W"``, ``"N1"``, ``"N2"``, ``"N3"``, ``"R"``) per ``epoch_s``; when
+        given, only epochs in ``include_stages`` are searched and used for the RMS threshold.
+    epoch_s
+        Hypnogram epoch length in seconds.
+    include_stages
+        Stages searched when a hypnogram is given.
+    n_threads
+        Channels processed in parallel (kernels release the GIL).
+    """
+
+    sigma_hz: tuple[float, float] = (11.0, 16.0)
+    broad_hz: tuple[float, float] = (4.5, 30.0)
+    rel_power_min: float = 0.2
+    corr_min: float = 0.65
+    rms_sd: float = 1.5
+    min_duration_s: float = 0.5
+    max_duration_s: float = 2.0
+    merge_gap_s: float = 0.5
+    channels: tuple[str, ...] = ()
+    hypnogram: tuple[str, ...] = ()
+    epoch_s: float = 30.0
+    include_stages: tuple[str, ...] = ("N2", "N3")
+    n_threads: int = 2
+
+
+def _window_sum(x: NDArray[np.float64], before: int, after: int) -> NDArray[np.float64]:
+    """Sum of ``x[i - before : i + after + 1]`` (clipped at the ends) for every ``i``."""
+    c = np.concatenate(([0.0], np.cumsum(x)))
+    n = x.size
+    idx = np.arange(n)
+    lo = np.clip(idx - before, 0, n)
+    hi = np.clip(idx + after + 1, 0, n)
+    return np.asarray(c[hi] - c[lo], dtype=np.float64)
+
+
+def _trimmed_mean_std(x: NDArray[np.float64], cut: float = 0.1) -> tuple[float, float]:
+    if x.size == 0:
+        return 0.0, 0.0
+    s = np.sort(x)
+    k = int(cut * s.size)
+    core = s[k : s.size - k] if s.size - 2 * k > 1 else s
+    return float(core.mean()), float(core.std(ddof=1)) if core.size > 1 else 0.0
+
+
+def _sigma_delay_s(params: SpindleParams, fs: float) -> float:
+    sos = signal.butter(2, list(params.sigma_hz), "bandpass", fs=fs, output="sos")
+    b, a = signal.sos2tf(sos)
+    centre = float(np.mean(params.sigma_hz))
+    _, gd = signal.group_delay((b, a), w=[centre], fs=fs)
+    return float(gd[0]) / fs
+
+
+def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
+    d = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
+    starts = np.flatnonzero(d == 1)
+    stops = np.flatnonzero(d == -1)
+    return list(zip(starts.tolist(), stops.tolist(), strict=True))
+
+
+def _stage_mask(params: SpindleParams, n_blocks: int) -> NDArray[np.bool_]:
+    if not params.hypnogram:
+        return np.ones(n_blocks, dtype=bool)
+    hyp = np.asarray(params.hypnogram)
+    keep = np.isin(hyp, list(params.include_stages))
+    epoch_of_block = (np.arange(n_blocks) * STEP_S / params.epoch_s).astype(np.int64)
+    inside = epoch_of_block < hyp.size
+    mask = np.zeros(n_blocks, dtype=bool)
+    mask[inside] = keep[epoch_of_block[inside]]
+    return mask
+
+
+def detect_spindles(data: NDArray[np.floating], fs: float,
+                    params: SpindleParams = SpindleParams()) -> list[tuple[float, float, float,
+                                                                          dict[str, float]]]:
+    """Spindles of one channel.
+
+    Parameters
+    ----------
+    data
+        Shape ``(n,)`` EEG in µV (any unit works: thresholds are relative); NaN gaps count as 0.
+    fs
+        Sampling rate in Hz, 50–1000.
+    params
+        Detector parameters.
+
+    Returns
+    -------
+    list[tuple[float, float, float, dict[str, float]]]
+        ``(onset_s, duration_s, confidence, extra)`` per spindle, in time order.
+
+    Raises
+    ------
+    SpindleInputError
+        When ``fs`` is outside 50–1000 Hz.
+    """
+    if not MIN_FS <= fs <= MAX_FS:
+        raise SpindleInputError(f"sampling rate {fs} Hz outside {MIN_FS:g}-{MAX_FS:g} Hz")
+    x, fs_w = reduce_rate(data, fs, 128.0)
+    edges = block_edges(x.size, fs_w, STEP_S)
+    n_b = edges.size - 1
+    if n_b < 5:
+        return []
+    bank = butter_bank([params.sigma_hz, params.broad_hz], fs_w)
+    energy = block_filter_energy(x, bank, edges)
+    counts = np.diff(edges).astype(np.float64)
+    e_sig = energy[:, 0]
+    e_brd = energy[:, 1]
+    half_long = int(round(1.0 / STEP_S))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = _window_sum(e_sig, half_long, half_long - 1) / _window_sum(e_brd, half_long,
+                                                                         half_long - 1)
+        s3 = _window_sum(e_sig, 1, 1)
+        corr = np.sqrt(s3 / _window_sum(e_brd, 1, 1))
+        rms = np.sqrt(s3 / _window_sum(counts, 1, 1))
+    rel = np.nan_to_num(rel)
+    corr = np.nan_to_num(corr)
+    stage_ok = _stage_mask(params, n_b)
+    base = rms[stage_ok & (rms > 0)]
+    mu, sd = _trimmed_mean_std(base)
+    rms_thr = mu + params.rms_sd * sd
+    if not base.size or rms_thr <= 0:
+        return []
+    hit = (rel >= params.rel_power_min) & (corr >= params.corr_min) & (rms >= rms_thr) & stage_ok
+    runs = _runs(hit)
+    gap_blocks = int(round(params.merge_gap_s / STEP_S))
+    merged: list[list[int]] = []
+    for a, b in runs:
+        if merged and a - merged[-1][1] < gap_blocks:
+            merged[-1][1] = max(b, merged[-1][1])
+        else:
+            merged.append([a, b])
+    delay = _sigma_delay_s(params, fs_w)
+    out = []
+    for a, b in merged:
+        onset = float(edges[a]) / fs_w - delay
+        dur = float(edges[b] - edges[a]) / fs_w
+        if not params.min_duration_s - 1e-9 <= dur <= params.max_duration_s + 1e-9:
+            continue
+        margin = np.minimum.reduce([rel[a:b] / params.rel_power_min,
+                                    corr[a:b] / params.corr_min, rms[a:b] / rms_thr])
+        conf = float(np.clip(0.5 + (float(np.mean(margin)) - 1.0), 0.0, 1.0))
+        extra = {"rms_peak": round(float(rms[a:b].max()), 3),
+                 "rel_sigma": round(float(rel[a:b].mean()), 4),
+                 "rms_threshold": round(float(rms_thr), 3)}
+        out.append((max(onset, 0.0), dur, conf, extra))
+    return out
+
+
+def run_spindles(channels: Sequence[ChannelInput], params: SpindleParams,
+                 progress: ProgressCallback | None = None) -> list[DetectedEvent]:
+    """Detector entry point: ``spindle`` events per channel (``channels=(index,)``)."""
+    if params.channels:
+        names = {ch.name: i for i, ch in enumerate(channels)}
+        missing = [n for n in params.channels if n not in names]
+        if missing:
+            raise SpindleInputError(
+                f"channels {missing} not found; channels are: {', '.join(names) or 'none'}")
+        picks = [names[n] for n in params.channels]
+    else:
+        picks = [i for i, ch in enumerate(channels) if ch.kind.upper() == "EEG"]
+    done = 0
+
+    def one(i: int) -> list[DetectedEvent]:
+        ch = channels[i]
+        return [DetectedEvent(onset_s=on, duration_s=dur, label="spindle", category="spindle",
+                              confidence=conf, channels=(i,), extra=extra)
+                for on, dur, conf, extra in detect_spindles(ch.data, float(ch.fs), params)]
+
+    events: list[DetectedEvent] = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, params.n_threads)) as pool:
+        for evs in pool.map(one, picks):
+            events.extend(evs)
+            done += 1
+            if progress:
+                progress(done / max(len(picks), 1))
+    events.sort(key=lambda e: (e.onset_s, e.channels))
+    return events
+
+
+SPINDLES = DetectorSpec(
+    name="sleep.spindles",
+    version="1.0.0",
+    description="Sleep spindles (11-16 Hz, 0.5-2 s): relative sigma power, correlation, RMS",
+    params_type=SpindleParams,
+    run=run_spindles,
+    needs=("EEG",),
+)
+
+DETECTORS = [SPINDLES]

@@ -1,0 +1,109 @@
+"""The Litestar application factory.
+
+``create_app(settings)`` builds the app; its lifespan opens the store, puts the shared
+:class:`server.services.catalog.Catalog` and the settings on ``app.state``, and warms the numba
+kernels (pyramid envelope, and one window per code path on a stored recording when there is one)
+so the first request is as fast as the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+
+from server.problems import EXCEPTION_HANDLERS
+from server.routes import (
+    AnnotationsController,
+    RecordingsController,
+    ViewerController,
+    WindowsController,
+    static_routers,
+)
+from server.services.catalog import Catalog
+from server.services.windows import FilterSpec, assemble_window, build_request
+from server.settings import Settings
+from signal_io import pyramid
+from store import Store
+
+logger = logging.getLogger("wavescore.server")
+
+
+def warm_up(catalog: Catalog, settings: Settings) -> float:
+    """Compile/load every kernel a window request uses; return the seconds it took.
+
+    Runs :func:`signal_io.pyramid.warm_up`, then on the first stored recording (if any) one
+    whole-recording envelope window and one filtered raw window.
+    """
+    t0 = time.perf_counter()
+    pyramid.warm_up()
+    recordings = catalog.list_recordings()
+    if recordings:
+        first = recordings[0]
+        rec = catalog.stored(first.id)
+        channels = [c.index for c in first.channels][: settings.max_channels]
+        for start_s, stop_s, filters in (
+            (0.0, first.duration_s, {}),
+            (0.0, min(2.0, first.duration_s), {channels[0]: FilterSpec(0.3, 35.0, 50.0)}),
+        ):
+            req = build_request(
+                start_s=start_s, stop_s=max(stop_s, start_s + 1e-3), px=1000,
+                channels=channels, filters=filters, settings=settings,
+            )
+            assemble_window(rec, first.id, first.duration_s, req)
+    return time.perf_counter() - t0
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the wavescore application.
+
+    Parameters
+    ----------
+    settings
+        Installation settings; ``Settings.from_env()`` when omitted.
+    """
+    settings = Settings.from_env() if settings is None else settings
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        store = Store.open(settings.database_path)
+        catalog = Catalog(store, settings.data_dir)
+        app.state.store = store
+        app.state.catalog = catalog
+        try:
+            seconds = warm_up(catalog, settings)
+            logger.info("kernels warmed in %.2f s", seconds)
+            yield
+        finally:
+            catalog.close()
+            store.close()
+
+    return Litestar(
+        route_handlers=[
+            RecordingsController,
+            WindowsController,
+            AnnotationsController,
+            ViewerController,
+            *static_routers(settings),
+        ],
+        lifespan=[lifespan],
+        state=State({"settings": settings}),
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        openapi_config=OpenAPIConfig(
+            title="wavescore", version="0.1.0",
+            description="Biosignal windows, recordings and annotations. Window bodies are "
+            "binary: see docs/server-api.md.",
+        ),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=4096,
+                                             exclude=["/api/recordings/.*/window"]),
+        debug=False,
+    )
+
+
+__all__ = ["create_app", "warm_up"]

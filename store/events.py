@@ -1,0 +1,545 @@
+"""Events: bulk loads of detector output, window queries, and every review decision.
+
+Every change runs in one transaction together with its review row and its audit entry, under
+the process write lock; when a method returns, the change is committed. Edits carry the event
+version the caller saw, so a change made by someone else in between is refused
+(:class:`~store.errors.StaleEditError`) instead of overwritten. Nothing is ever physically
+deleted: deleting sets a flag, and every decision can be undone by its author.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from store._event_types import Event, EventDraft, EventSource, EventStatus
+from store.errors import (
+    EventNotFoundError,
+    InvalidEventError,
+    NothingToUndoError,
+    PermissionDeniedError,
+    RecordingNotFoundError,
+    StaleEditError,
+    UnknownLabelError,
+)
+from store.labels import CATEGORIES, LabelsMixin, Study
+from store.recordings import RecordingsMixin
+from store.users import Permission, User, UsersMixin
+
+EVENT_COLUMNS = (
+    "event_id, recording_id, onset_s, duration_s, label, category, channels, source, status, "
+    "confidence, run_id, import_ref, schema_name, schema_version, created_by, created_at, "
+    "updated_by, updated_at, version, deleted"
+)
+_SNAPSHOT_FIELDS = ("onset_s", "duration_s", "label", "category", "channels", "status", "deleted")
+_TIME_EPS_S = 1e-6
+
+
+def _row_to_event(r: Sequence[Any]) -> Event:
+    return Event(
+        event_id=int(r[0]), recording_id=str(r[1]), onset_s=float(r[2]),
+        duration_s=float(r[3]), label=str(r[4]), category=str(r[5]),
+        channels=tuple(int(c) for c in r[6]), source=EventSource(r[7]),
+        status=EventStatus(r[8]), confidence=None if r[9] is None else float(r[9]),
+        run_id=None if r[10] is None else int(r[10]),
+        import_ref=None if r[11] is None else json.loads(r[11]),
+        schema_name=str(r[12]), schema_version=int(r[13]), created_by=str(r[14]),
+        created_at=r[15], updated_by=str(r[16]), updated_at=r[17], version=int(r[18]),
+        deleted=bool(r[19]),
+    )
+
+
+def _snapshot(e: Event) -> dict[str, Any]:
+    return {
+        "onset_s": e.onset_s, "duration_s": e.duration_s, "label": e.label,
+        "category": e.category, "channels": list(e.channels), "status": e.status.value,
+        "deleted": e.deleted, "version": e.version,
+    }
+
+
+def _same_content(e: Event, snap: dict[str, Any]) -> bool:
+    return all(
+        (list(e.channels) if f == "channels" else
+         e.status.value if f == "status" else getattr(e, f)) == snap[f]
+        for f in _SNAPSHOT_FIELDS
+    )
+
+
+class EventsMixin(LabelsMixin, UsersMixin, RecordingsMixin):
+    """Event storage and the review workflow."""
+
+    # ----------------------------------------------------------------- validation
+    def _recording_bounds(self, cur: duckdb.DuckDBPyConnection, recording_id: str
+                          ) -> tuple[float, int]:
+        row = cur.execute(
+            "SELECT duration_s, n_channels FROM recordings WHERE recording_id = ?",
+            [recording_id],
+        ).fetchone()
+        if row is None:
+            raise RecordingNotFoundError(recording_id)
+        return float(row[0]), int(row[1])
+
+    def _validate(self, cur: duckdb.DuckDBPyConnection, recording_id: str, study: Study,
+                  drafts: Sequence[EventDraft]) -> None:
+        duration_s, n_channels = self._recording_bounds(cur, recording_id)
+        allowed: dict[str, set[str]] = {}
+        for i, d in enumerate(drafts):
+            where = f"event {i} ({d.label!r} at {d.onset_s} s)" if len(drafts) > 1 else \
+                f"event {d.label!r} at {d.onset_s} s"
+            if not (math.isfinite(d.onset_s) and math.isfinite(d.duration_s)):
+                raise InvalidEventError(f"{where}: onset and duration must be finite numbers")
+            if d.duration_s < 0:
+                raise InvalidEventError(f"{where}: duration {d.duration_s} s is negative")
+            if d.onset_s < 0 or d.onset_s + d.duration_s > duration_s + _TIME_EPS_S:
+                raise InvalidEventError(
+                    f"{where}: [{d.onset_s}, {d.onset_s + d.duration_s}] s lies outside the "
+                    f"recording [0, {duration_s}] s"
+                )
+            bad = [c for c in d.channels if not 0 <= c < n_channels]
+            if bad:
+                raise InvalidEventError(
+                    f"{where}: unknown channel index {bad[0]}; the recording has channels "
+                    f"0..{n_channels - 1}"
+                )
+            if d.confidence is not None and not 0.0 <= d.confidence <= 1.0:
+                raise InvalidEventError(f"{where}: confidence {d.confidence} outside [0, 1]")
+            if d.category not in CATEGORIES:
+                raise UnknownLabelError(
+                    f"{where}: unknown category {d.category!r}; categories are "
+                    f"{', '.join(CATEGORIES)}"
+                )
+            if d.category == "other":
+                if not d.label.strip():
+                    raise UnknownLabelError(f"{where}: label must not be empty")
+                continue
+            if d.category not in allowed:
+                allowed[d.category] = self.allowed_labels(
+                    study.schema_name, study.schema_version, d.category, cur)
+            if d.label not in allowed[d.category]:
+                raise UnknownLabelError(
+                    f"{where}: label {d.label!r} is not in schema {study.schema_name} "
+                    f"v{study.schema_version} for category {d.category!r}; allowed: "
+                    f"{', '.join(sorted(allowed[d.category]))}"
+                )
+
+    # ----------------------------------------------------------------- bulk loads
+    def insert_events(
+        self,
+        recording_id: str,
+        drafts: Sequence[EventDraft],
+        *,
+        user: User,
+        source: EventSource,
+        status: EventStatus = EventStatus.PROPOSED,
+        run_id: int | None = None,
+        validate: bool = True,
+    ) -> int:
+        """Insert many events at once through Arrow (sorted by onset); return how many.
+
+        All or nothing: on any invalid event nothing is written.
+
+        Raises
+        ------
+        RecordingNotFoundError, InvalidEventError, UnknownLabelError
+        """
+        if not drafts:
+            return 0
+        with self.write_lock:
+            with self.transaction() as cur:
+                n = self._insert_events_in(cur, recording_id, drafts, user=user, source=source,
+                                           status=status, run_id=run_id, validate=validate)
+                self.append_audit(cur, user.name, "events.insert", f"recording:{recording_id}",
+                                  {"n": n, "source": source.value, "run_id": run_id})
+            self.write_audit_anchor()
+        return n
+
+    def _insert_events_in(
+        self, cur: duckdb.DuckDBPyConnection, recording_id: str, drafts: Sequence[EventDraft],
+        *, user: User, source: EventSource, status: EventStatus, run_id: int | None,
+        validate: bool,
+    ) -> int:
+        study = self.study_of(recording_id, cur)
+        if validate:
+            self._validate(cur, recording_id, study, drafts)
+        order = sorted(range(len(drafts)), key=lambda i: drafts[i].onset_s)
+        now = self.audit_now()
+        n = len(drafts)
+        first = cur.execute(
+            "SELECT nextval('event_id_seq') FROM range(?)", [n]
+        ).fetchall()
+        ids = [int(r[0]) for r in first]
+        table = pa.table({
+            "event_id": pa.array(ids, pa.int64()),
+            "recording_id": pa.array([recording_id] * n),
+            "channels": pa.array([list(drafts[i].channels) for i in order],
+                                 pa.list_(pa.int32())),
+            "onset_s": pa.array([drafts[i].onset_s for i in order], pa.float64()),
+            "duration_s": pa.array([drafts[i].duration_s for i in order], pa.float64()),
+            "label": pa.array([drafts[i].label for i in order]),
+            "category": pa.array([drafts[i].category for i in order]),
+            "source": pa.array([source.value] * n),
+            "run_id": pa.array([run_id] * n, pa.int64()),
+            "import_ref": pa.array([None if drafts[i].import_ref is None
+                                    else json.dumps(drafts[i].import_ref) for i in order],
+                                   pa.string()),
+            "confidence": pa.array([drafts[i].confidence for i in order], pa.float64()),
+            "status": pa.array([status.value] * n),
+            "schema_name": pa.array([study.schema_name] * n),
+            "schema_version": pa.array([study.schema_version] * n, pa.int32()),
+            "created_by": pa.array([user.name] * n),
+            "created_at": pa.array([now] * n, pa.timestamp("us")),
+            "updated_by": pa.array([user.name] * n),
+            "updated_at": pa.array([now] * n, pa.timestamp("us")),
+            "version": pa.array([1] * n, pa.int32()),
+            "deleted": pa.array([False] * n),
+        })
+        self._bulk_insert_arrow(cur, table)
+        return n
+
+    def _bulk_insert_arrow(self, cur: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
+        name = "_events_bulk"
+        cur.register(name, table)
+        try:
+            cur.execute(
+                "INSERT INTO events (event_id, recording_id, channels, onset_s, duration_s, "
+                "label, category, source, run_id, import_ref, confidence, status, schema_name, "
+                "schema_version, created_by, created_at, updated_by, updated_at, version, "
+                f"deleted) SELECT * FROM {name}"
+            )
+        finally:
+            cur.unregister(name)
+
+    def record_detector_run(
+        self,
+        recording_id: str,
+        *,
+        detector: str,
+        detector_version: str,
+        params: dict[str, Any],
+        code_version: str,
+        started_at: datetime,
+        drafts: Sequence[EventDraft],
+        user: User,
+    ) -> int:
+        """Store a detector run and its proposals in one transaction; return the run id."""
+        with self.write_lock:
+            with self.transaction() as cur:
+                row = cur.execute("SELECT nextval('run_id_seq')").fetchone()
+                assert row is not None
+                run_id = int(row[0])
+                cur.execute(
+                    "INSERT INTO detector_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [run_id, recording_id, detector, detector_version,
+                     json.dumps(params, sort_keys=True, default=str), code_version, started_at,
+                     self.audit_now(), len(drafts), user.name],
+                )
+                self._recording_bounds(cur, recording_id)
+                n = self._insert_events_in(
+                    cur, recording_id, drafts, user=user, source=EventSource.DETECTOR,
+                    status=EventStatus.PROPOSED, run_id=run_id, validate=True)
+                self.append_audit(cur, user.name, "detector.run", f"recording:{recording_id}",
+                                  {"run_id": run_id, "detector": detector,
+                                   "version": detector_version, "n_events": n})
+            self.write_audit_anchor()
+        return run_id
+
+    # ----------------------------------------------------------------- queries
+    def list_events(
+        self,
+        recording_id: str,
+        start_s: float = 0.0,
+        stop_s: float = math.inf,
+        *,
+        categories: Iterable[str] | None = None,
+        statuses: Iterable[str] | None = None,
+        sources: Iterable[str] | None = None,
+        channel: int | None = None,
+        include_deleted: bool = False,
+        limit: int = 100_000,
+    ) -> list[Event]:
+        """Events overlapping ``[start_s, stop_s)`` in onset order.
+
+        An event overlaps when ``onset_s < stop_s`` and ``onset_s + duration_s >= start_s``
+        (instantaneous events at ``start_s`` are included). ``channel`` keeps events on that
+        channel and events spanning all channels.
+        """
+        sql = [f"SELECT {EVENT_COLUMNS} FROM events WHERE recording_id = ? AND onset_s < ? "
+               "AND onset_s + duration_s >= ?"]
+        params: list[Any] = [recording_id, stop_s if math.isfinite(stop_s) else 1e300, start_s]
+        if not include_deleted:
+            sql.append("AND NOT deleted")
+        for column, values in (("category", categories), ("status", statuses),
+                               ("source", sources)):
+            if values is not None:
+                vals = list(values)
+                sql.append(f"AND {column} IN ({', '.join('?' * len(vals)) or 'NULL'})")
+                params.extend(vals)
+        if channel is not None:
+            sql.append("AND (len(channels) = 0 OR list_contains(channels, ?))")
+            params.append(channel)
+        sql.append("ORDER BY onset_s, event_id LIMIT ?")
+        params.append(limit)
+        rows = self.cursor().execute(" ".join(sql), params).fetchall()
+        return [_row_to_event(r) for r in rows]
+
+    def get_event(self, event_id: int, cur: duckdb.DuckDBPyConnection | None = None,
+                  *, include_deleted: bool = False) -> Event:
+        """Return one event.
+
+        Raises
+        ------
+        EventNotFoundError
+        """
+        row = (cur or self.cursor()).execute(
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE event_id = ?", [event_id]
+        ).fetchone()
+        if row is None or (row[19] and not include_deleted):
+            raise EventNotFoundError(event_id)
+        return _row_to_event(row)
+
+    def review_queue(self, recording_id: str, run_id: int | None = None,
+                     limit: int = 10_000) -> list[Event]:
+        """Proposed events of a recording (optionally one detector run), least confident first."""
+        sql = (f"SELECT {EVENT_COLUMNS} FROM events WHERE recording_id = ? AND NOT deleted "
+               "AND status = 'proposed'")
+        params: list[Any] = [recording_id]
+        if run_id is not None:
+            sql += " AND run_id = ?"
+            params.append(run_id)
+        sql += " ORDER BY coalesce(confidence, 0), onset_s, event_id LIMIT ?"
+        params.append(limit)
+        return [_row_to_event(r) for r in self.cursor().execute(sql, params).fetchall()]
+
+    def detector_statistics(self) -> list[dict[str, Any]]:
+        """Acceptance, edit and rejection rates per detector and version.
+
+        Rates are fractions of the proposals that were reviewed (confirmed + edited + rejected).
+        """
+        rows = self.cursor().execute(
+            "SELECT r.detector, r.detector_version, count(*) AS n_proposed, "
+            "count(*) FILTER (WHERE e.status = 'confirmed') AS n_confirmed, "
+            "count(*) FILTER (WHERE e.status = 'edited') AS n_edited, "
+            "count(*) FILTER (WHERE e.status = 'rejected') AS n_rejected "
+            "FROM events e JOIN detector_runs r USING (run_id) WHERE NOT e.deleted "
+            "GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        out = []
+        for det, ver, n, nc, ne, nr in rows:
+            reviewed = nc + ne + nr
+            out.append({
+                "detector": det, "detector_version": ver, "n_proposed": n,
+                "n_reviewed": reviewed, "n_confirmed": nc, "n_edited": ne, "n_rejected": nr,
+                "acceptance_rate": nc / reviewed if reviewed else None,
+                "edit_rate": ne / reviewed if reviewed else None,
+                "rejection_rate": nr / reviewed if reviewed else None,
+            })
+        return out
+
+    # ----------------------------------------------------------------- decisions
+    def _may_change(self, user: User, e: Event) -> None:
+        user.require(Permission.ANNOTATE)
+        if user.can(Permission.ADJUDICATE):
+            return
+        own = e.created_by == user.name or e.updated_by == user.name
+        open_proposal = e.source is not EventSource.HUMAN and e.status is EventStatus.PROPOSED
+        if not (own or open_proposal):
+            raise PermissionDeniedError(
+                f"event {e.event_id} was made by {e.created_by!r} and last changed by "
+                f"{e.updated_by!r}; changing others' events needs the reviewer role"
+            )
+
+    def _write_state(self, cur: duckdb.DuckDBPyConnection, e: Event, user: User) -> Event:
+        now = self.audit_now()
+        cur.execute(
+            "UPDATE events SET onset_s = ?, duration_s = ?, label = ?, category = ?, "
+            "channels = ?, status = ?, deleted = ?, updated_by = ?, updated_at = ?, "
+            "version = version + 1 WHERE event_id = ?",
+            [e.onset_s, e.duration_s, e.label, e.category, list(e.channels), e.status.value,
+             e.deleted, user.name, now, e.event_id],
+        )
+        return self.get_event(e.event_id, cur, include_deleted=True)
+
+    def _log_review(self, cur: duckdb.DuckDBPyConnection, user: User, action: str,
+                    before: Event | None, after: Event, undo_state: str = "active") -> None:
+        if undo_state == "active":
+            cur.execute(
+                "UPDATE reviews SET undo_state = 'dropped' WHERE user_id = ? "
+                "AND undo_state = 'undone'", [user.user_id])
+        cur.execute(
+            "INSERT INTO reviews VALUES (nextval('review_id_seq'), ?, ?, ?, ?, ?, ?, ?)",
+            [after.event_id, user.user_id, self.audit_now(), action,
+             None if before is None else json.dumps(_snapshot(before)),
+             json.dumps(_snapshot(after)), undo_state],
+        )
+        self.append_audit(cur, user.name, f"event.{action}", f"event:{after.event_id}",
+                          {"recording_id": after.recording_id, "version": after.version})
+
+    def _decide(self, event_id: int, user: User, expected_version: int | None, action: str,
+                **changes: Any) -> Event:
+        with self.write_lock:
+            with self.transaction() as cur:
+                before = self.get_event(event_id, cur)
+                if expected_version is not None and before.version != expected_version:
+                    raise StaleEditError(event_id, expected_version, before.version)
+                self._may_change(user, before)
+                target = replace(before, **changes)
+                if action == "edit":
+                    draft = EventDraft(target.onset_s, target.duration_s, target.label,
+                                       target.category, target.channels)
+                    self._validate(cur, before.recording_id,
+                                   Study("", "", before.schema_name, before.schema_version, 30.0),
+                                   [draft])
+                after = self._write_state(cur, target, user)
+                self._log_review(cur, user, action, before, after)
+            self.write_audit_anchor()
+        return after
+
+    def create_event(self, recording_id: str, draft: EventDraft, user: User) -> Event:
+        """Create a human event (status confirmed) and return it."""
+        user.require(Permission.ANNOTATE)
+        with self.write_lock:
+            with self.transaction() as cur:
+                self._insert_events_in(cur, recording_id, [draft], user=user,
+                                       source=EventSource.HUMAN, status=EventStatus.CONFIRMED,
+                                       run_id=None, validate=True)
+                row = cur.execute("SELECT currval('event_id_seq')").fetchone()
+                assert row is not None
+                after = self.get_event(int(row[0]), cur)
+                self._log_review(cur, user, "create", None, after)
+            self.write_audit_anchor()
+        return after
+
+    def edit_event(self, event_id: int, user: User, expected_version: int | None, *,
+                   onset_s: float | None = None, duration_s: float | None = None,
+                   label: str | None = None, channels: Sequence[int] | None = None,
+                   category: str | None = None) -> Event:
+        """Change an event's values; its status becomes ``edited``.
+
+        Raises
+        ------
+        StaleEditError, EventNotFoundError, InvalidEventError, UnknownLabelError,
+        PermissionDeniedError
+        """
+        changes: dict[str, Any] = {"status": EventStatus.EDITED}
+        for name, value in (("onset_s", onset_s), ("duration_s", duration_s),
+                            ("label", label), ("category", category)):
+            if value is not None:
+                changes[name] = value
+        if channels is not None:
+            changes["channels"] = tuple(int(c) for c in channels)
+        return self._decide(event_id, user, expected_version, "edit", **changes)
+
+    def confirm_event(self, event_id: int, user: User,
+                      expected_version: int | None = None) -> Event:
+        """Confirm an event."""
+        return self._decide(event_id, user, expected_version, "confirm",
+                            status=EventStatus.CONFIRMED)
+
+    def reject_event(self, event_id: int, user: User,
+                     expected_version: int | None = None) -> Event:
+        """Reject an event (kept, hidden by default in the viewer)."""
+        return self._decide(event_id, user, expected_version, "reject",
+                            status=EventStatus.REJECTED)
+
+    def delete_event(self, event_id: int, user: User,
+                     expected_version: int | None = None) -> Event:
+        """Delete an event (a flag: the row and its history stay)."""
+        return self._decide(event_id, user, expected_version, "delete", deleted=True)
+
+    def decide_many(self, event_ids: Sequence[int], action: str, user: User) -> list[Event]:
+        """Confirm or reject a selection in one transaction (all or nothing)."""
+        if action not in ("confirm", "reject"):
+            raise InvalidEventError(f"batch action must be confirm or reject, not {action!r}")
+        status = EventStatus.CONFIRMED if action == "confirm" else EventStatus.REJECTED
+        out: list[Event] = []
+        with self.write_lock:
+            with self.transaction() as cur:
+                for event_id in event_ids:
+                    before = self.get_event(event_id, cur)
+                    self._may_change(user, before)
+                    after = self._write_state(cur, replace(before, status=status), user)
+                    self._log_review(cur, user, action, before, after)
+                    out.append(after)
+            self.write_audit_anchor()
+        return out
+
+    def set_epoch_stage(self, recording_id: str, onset_s: float, epoch_s: float, label: str,
+                        user: User) -> Event:
+        """Score one sleep epoch: confirm, relabel or create its stage event.
+
+        A proposal with the same label is confirmed; one with another label is edited; a
+        human stage already there is relabelled; otherwise a new stage event is created.
+        """
+        existing = [
+            e for e in self.list_events(recording_id, onset_s, onset_s + epoch_s,
+                                        categories=["sleep_stage"])
+            if abs(e.onset_s - onset_s) < 1e-3 and e.status is not EventStatus.REJECTED
+        ]
+        if not existing:
+            return self.create_event(
+                recording_id, EventDraft(onset_s, epoch_s, label, "sleep_stage"), user)
+        e = existing[0]
+        if e.label == label and e.status is EventStatus.PROPOSED:
+            return self.confirm_event(e.event_id, user, e.version)
+        if e.label == label:
+            return e
+        return self.edit_event(e.event_id, user, e.version, label=label)
+
+    # ----------------------------------------------------------------- undo / redo
+    def _undo_redo(self, user: User, redo: bool) -> Event:
+        state = "undone" if redo else "active"
+        with self.write_lock:
+            with self.transaction() as cur:
+                # Undo takes the newest active decision; the undone ones then form a suffix
+                # of the user's history, so redo takes the oldest undone one.
+                order = "ASC" if redo else "DESC"
+                row = cur.execute(
+                    "SELECT review_id, event_id, previous, new FROM reviews WHERE user_id = ? "
+                    f"AND undo_state = ? ORDER BY review_id {order} LIMIT 1", [user.user_id, state]
+                ).fetchone()
+                if row is None:
+                    raise NothingToUndoError(
+                        f"{user.name!r} has no decision to {'redo' if redo else 'undo'}")
+                review_id, event_id, previous, new = row
+                current = self.get_event(int(event_id), cur, include_deleted=True)
+                expect = json.loads(previous if redo else new) if (previous if redo else new) \
+                    else None
+                goal = json.loads(new if redo else previous) if (new if redo else previous) \
+                    else None
+                if expect is not None and not _same_content(current, expect):
+                    raise StaleEditError(int(event_id), int(expect["version"]), current.version)
+                target = replace(current, deleted=True) if goal is None else replace(
+                    current, onset_s=goal["onset_s"], duration_s=goal["duration_s"],
+                    label=goal["label"], category=goal["category"],
+                    channels=tuple(goal["channels"]), status=EventStatus(goal["status"]),
+                    deleted=goal["deleted"])
+                after = self._write_state(cur, target, user)
+                cur.execute("UPDATE reviews SET undo_state = ? WHERE review_id = ?",
+                            ["active" if redo else "undone", review_id])
+                self._log_review(cur, user, "redo" if redo else "undo", current, after,
+                                 undo_state="none")
+            self.write_audit_anchor()
+        return after
+
+    def undo(self, user: User) -> Event:
+        """Undo the user's last decision that is not undone yet.
+
+        Raises
+        ------
+        NothingToUndoError
+            No decision left to undo.
+        StaleEditError
+            Someone changed the event since; the undo would overwrite their change.
+        """
+        return self._undo_redo(user, redo=False)
+
+    def redo(self, user: User) -> Event:
+        """Redo the user's last undone decision (until they make a new decision)."""
+        return self._undo_redo(user, redo=True)

@@ -1,0 +1,247 @@
+"""Build the viewer's HTML pages and its Bokeh document.
+
+The server hands plain dictionaries (the JSON of ``GET /api/recordings/{id}``) to these functions;
+the viewer never imports the server. The Bokeh document is embedded with
+:func:`bokeh.embed.json_item`; BokehJS is loaded from the server's static route (no CDN).
+Everything interactive lives in ``viewer/static/viewer.js``: the CustomJS callbacks below only
+hand Bokeh's models and range changes to that module.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bokeh.document import Document
+from bokeh.embed import json_item
+from bokeh.layouts import column
+from bokeh.models import (
+    ColumnDataSource,
+    CustomJS,
+    CustomJSTickFormatter,
+    FixedTicker,
+    LinearAxis,
+    Range1d,
+)
+from bokeh.models.annotations import BoxAnnotation
+from bokeh.plotting import figure
+from bokeh.resources import Resources
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+#: Window length shown when a recording is opened (s), and the presets offered.
+DEFAULT_WINDOW_S = 30.0
+WINDOW_PRESETS_S: tuple[tuple[str, float | None], ...] = (
+    ("10 s", 10.0), ("30 s", 30.0), ("1 min", 60.0), ("2 min", 120.0), ("5 min", 300.0),
+    ("30 min", 1800.0), ("whole night", None),
+)
+#: Colours of the traces, cycled by channel kind.
+KIND_COLOURS = {
+    "EEG": "#1f3b73", "EOG": "#5b2c83", "EMG": "#2e6b30", "ECG": "#a11d1d",
+    "resp": "#0b6e75", "SpO2": "#b35c00", "other": "#333333",
+}
+
+_env = Environment(
+    loader=PackageLoader("viewer", "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def bokeh_resources(bokeh_root_url: str) -> str:
+    """Script tags loading BokehJS (core bundle only) from ``{bokeh_root_url}static/js/``."""
+    return str(Resources(mode="server", root_url=bokeh_root_url, components=["bokeh"]).render_js())
+
+
+def build_document(recording: Mapping[str, Any]) -> dict[str, Any]:
+    """Build the Bokeh document of one recording and return it as a :func:`json_item`.
+
+    Parameters
+    ----------
+    recording
+        The recording as ``GET /api/recordings/{id}`` returns it.
+
+    Returns
+    -------
+    dict
+        JSON-able item for ``Bokeh.embed.embed_item``; a ``document_ready`` callback hands its
+        models to ``window.wavescore.attach``.
+    """
+    channels: Sequence[Mapping[str, Any]] = recording["channels"]
+    duration_s = max(float(recording["duration_s"]), 1e-3)
+    n = max(len(channels), 1)
+    x_range = Range1d(
+        start=0.0, end=min(DEFAULT_WINDOW_S, duration_s), bounds=(0.0, duration_s),
+        min_interval=0.02, name="ws_x_range",
+    )
+    y_range = Range1d(start=-0.6, end=n - 0.4, name="ws_y_range")
+    main = figure(
+        x_range=x_range, y_range=y_range, sizing_mode="stretch_both",
+        tools="xpan,xwheel_zoom,xbox_zoom,save", active_drag="xpan",
+        active_scroll="xwheel_zoom", toolbar_location="right", output_backend="canvas",
+        name="ws_main", min_border_left=110,
+    )
+    main.xaxis.visible = False
+    main.xgrid.grid_line_alpha = 0.35
+    main.ygrid.grid_line_alpha = 0.15
+    clock_axis = LinearAxis(axis_label="clock time", name="ws_clock_axis")
+    clock_axis.formatter = CustomJSTickFormatter(  # type: ignore[assignment]
+        code="return window.wavescore.formatClock(tick);"
+    )
+    elapsed_axis = LinearAxis(axis_label="elapsed", name="ws_elapsed_axis")
+    elapsed_axis.formatter = CustomJSTickFormatter(  # type: ignore[assignment]
+        code="return window.wavescore.formatElapsed(tick);"
+    )
+    main.add_layout(clock_axis, "below")
+    main.add_layout(elapsed_axis, "below")
+    main.yaxis.ticker = FixedTicker(ticks=[float(n - 1 - k) for k in range(n)])
+    main.yaxis.major_label_overrides = {
+        float(n - 1 - k): f"{c['name']} ({c['unit'] or '-'})" for k, c in enumerate(channels)
+    }
+    main.yaxis.major_label_text_font_size = "11px"
+
+    sources = []
+    renderers = []
+    for c in channels:
+        src = ColumnDataSource(data={"x": [], "y": []}, name=f"ws_src_{c['index']}")
+        r = main.line(
+            "x", "y", source=src, line_width=1.0,
+            line_color=KIND_COLOURS.get(str(c.get("kind", "other")), "#333333"),
+        )
+        sources.append(src)
+        renderers.append(r)
+
+    spans = ColumnDataSource(data={"left": [], "right": [], "bottom": [], "top": [],
+                                   "color": []})
+    points = ColumnDataSource(data={"x0": [], "y0": [], "x1": [], "y1": [], "color": []})
+    labels = ColumnDataSource(data={"x": [], "y": [], "text": [], "color": []})
+    main.quad(left="left", right="right", bottom="bottom", top="top", source=spans,
+              fill_color="color", fill_alpha=0.12, line_alpha=0.0)
+    main.segment(x0="x0", y0="y0", x1="x1", y1="y1", source=points, line_color="color",
+                 line_alpha=0.35, line_width=1)
+    main.text(x="x", y="y", text="text", source=labels, text_color="color",
+              text_font_size="10px", text_baseline="top", x_offset=2)
+
+    overview = figure(
+        x_range=Range1d(start=0.0, end=duration_s), y_range=Range1d(start=-0.05, end=1.05),
+        height=64, sizing_mode="stretch_width", tools="tap", toolbar_location=None,
+        name="ws_overview", min_border_left=110,
+    )
+    overview.yaxis.visible = False
+    overview.xaxis.formatter = CustomJSTickFormatter(
+        code="return window.wavescore.formatClock(tick);"
+    )
+    overview.grid.visible = False
+    overview_src = ColumnDataSource(data={"x": [], "y": []}, name="ws_overview_src")
+    overview.line("x", "y", source=overview_src, line_color="#555555", line_width=1)
+    cursor = BoxAnnotation(left=0.0, right=min(DEFAULT_WINDOW_S, duration_s), fill_color="#1f77b4",
+                           fill_alpha=0.25, line_color="#1f77b4", line_alpha=0.9)
+    overview.add_layout(cursor)
+    overview.js_on_event("tap", CustomJS(code="window.wavescore.onOverviewTap(cb_obj.x);"))
+
+    on_range = CustomJS(code="window.wavescore.onRangeChange();")
+    x_range.js_on_change("start", on_range)
+    x_range.js_on_change("end", on_range)
+
+    layout = column(overview, main, sizing_mode="stretch_both", name="ws_layout")
+    doc = Document()
+    doc.add_root(layout)
+    doc.js_on_event(
+        "document_ready",
+        CustomJS(
+            args={
+                "plot": main, "x_range": x_range, "y_range": y_range, "sources": sources,
+                "renderers": renderers, "overview": overview, "overview_src": overview_src,
+                "cursor": cursor, "spans": spans, "points": points, "labels": labels,
+                "yaxis": main.yaxis[0],
+            },
+            code=(
+                "window.wavescore.attach({plot, x_range, y_range, sources, renderers, overview,"
+                " overview_src, cursor, spans, points, labels, yaxis});"
+            ),
+        ),
+    )
+    item = json_item(layout)
+    return dict(item)
+
+
+def render_recording_page(
+    recording: Mapping[str, Any],
+    *,
+    bokeh_root_url: str = "/bokeh/",
+    static_url: str = "/static/viewer/",
+    api_url: str = "/api",
+    events_available: bool = False,
+) -> str:
+    """Render the HTML page viewing one recording.
+
+    Parameters
+    ----------
+    recording
+        The recording as ``GET /api/recordings/{id}`` returns it.
+    bokeh_root_url
+        Where the server serves BokehJS (``{root}static/js/bokeh.min.js``).
+    static_url
+        Where the server serves ``viewer/static``.
+    api_url
+        Prefix of the JSON/binary API.
+    events_available
+        The server has ``GET {api_url}/recordings/{id}/events``; the page then draws events
+        from it, and otherwise the recording's own annotations.
+    """
+    config = {
+        "recording": dict(recording),
+        "api_url": api_url,
+        "events_available": events_available,
+        "default_window_s": DEFAULT_WINDOW_S,
+        "epoch_s": 30.0,
+        "presets": [{"label": label, "seconds": s} for label, s in WINDOW_PRESETS_S],
+    }
+    return _env.get_template("recording.html").render(
+        recording=recording,
+        bokeh_js=bokeh_resources(bokeh_root_url),
+        static_url=static_url,
+        config_json=_script_json(config),
+        item_json=_script_json(build_document(recording)),
+        presets=WINDOW_PRESETS_S,
+    )
+
+
+def render_index(
+    recordings: Sequence[Mapping[str, Any]], *, static_url: str = "/static/viewer/"
+) -> str:
+    """Render the page listing every recording with a link to its viewer."""
+    rows = []
+    for r in recordings:
+        seconds = float(r["duration_s"])
+        rows.append({
+            "id": r["id"], "format": r["format"], "start_time": r.get("start_time") or "",
+            "duration": _hms(seconds), "n_channels": len(r["channels"]),
+            "channels": ", ".join(str(c["name"]) for c in r["channels"][:8])
+            + (" …" if len(r["channels"]) > 8 else ""),
+        })
+    return _env.get_template("index.html").render(recordings=rows, static_url=static_url)
+
+
+def _hms(seconds: float) -> str:
+    s = round(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def _script_json(value: object) -> str:
+    """JSON safe to place inside a ``<script type="application/json">`` element."""
+    return (
+        json.dumps(value, separators=(",", ":"))
+        .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    )
+
+
+__all__ = [
+    "DEFAULT_WINDOW_S",
+    "WINDOW_PRESETS_S",
+    "bokeh_resources",
+    "build_document",
+    "render_index",
+    "render_recording_page",
+]
