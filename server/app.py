@@ -18,6 +18,7 @@ from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 
+from server.auth import ViewAuditor, auth_middleware
 from server.problems import EXCEPTION_HANDLERS
 from server.routes import (
     AnnotationsController,
@@ -26,10 +27,16 @@ from server.routes import (
     WindowsController,
     static_routers,
 )
+from server.routes.audit import AuditController
+from server.routes.auth import AuthController
+from server.routes.events import EventsController, RecordingEventsController
+from server.routes.sql import SqlController
+from server.routes.users import UsersController
 from server.services.catalog import Catalog
 from server.services.windows import FilterSpec, assemble_window, build_request
 from server.settings import Settings
 from signal_io import pyramid
+from signal_io.errors import SignalIOError
 from store import Store
 
 logger = logging.getLogger("wavescore.server")
@@ -46,7 +53,11 @@ def warm_up(catalog: Catalog, settings: Settings) -> float:
     recordings = catalog.list_recordings()
     if recordings:
         first = recordings[0]
-        rec = catalog.stored(first.id)
+        try:
+            rec = catalog.stored(first.id)
+        except SignalIOError as exc:  # a missing/corrupt folder must not stop the server
+            logger.warning("warm-up skipped: %s", exc)
+            return time.perf_counter() - t0
         channels = [c.index for c in first.channels][: settings.max_channels]
         for start_s, stop_s, filters in (
             (0.0, first.duration_s, {}),
@@ -76,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         catalog = Catalog(store, settings.data_dir)
         app.state.store = store
         app.state.catalog = catalog
+        app.state.view_auditor = ViewAuditor()
         try:
             seconds = warm_up(catalog, settings)
             logger.info("kernels warmed in %.2f s", seconds)
@@ -90,8 +102,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             WindowsController,
             AnnotationsController,
             ViewerController,
+            AuthController,
+            RecordingEventsController,
+            EventsController,
+            SqlController,
+            AuditController,
+            UsersController,
             *static_routers(settings),
         ],
+        middleware=[auth_middleware],
         lifespan=[lifespan],
         state=State({"settings": settings}),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

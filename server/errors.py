@@ -44,7 +44,17 @@ class UnknownChannelError(ServerError, LookupError):
     """A requested channel index or name does not exist in the recording."""
 
 
+class DetectorParamsError(ServerError, ValueError):
+    """Detector parameters name an unknown parameter or hold a value of the wrong type."""
+
+
+class NoSuitableChannelsError(ServerError, LookupError):
+    """The recording has no channel of a kind the detector needs."""
+
+
 __all__ = [
+    "DetectorParamsError",
+    "NoSuitableChannelsError",
     "InvalidFilterError",
     "InvalidWindowError",
     "ServerError",

@@ -51,6 +51,8 @@ PROBLEMS: dict[type[BaseException], Problem] = {
     srv.InvalidFilterError: Problem(400, "Invalid display filter"),
     srv.UnknownRecordingError: Problem(404, "Recording not found"),
     srv.UnknownChannelError: Problem(404, "Channel not found"),
+    srv.DetectorParamsError: Problem(422, "Invalid detector parameters"),
+    srv.NoSuitableChannelsError: Problem(422, "No channel the detector can use"),
     # signal_io
     sio.SignalIOError: Problem(500, "Signal error"),
     sio.RecordingNotFoundError: Problem(404, "Recording file not found"),
@@ -83,6 +85,7 @@ PROBLEMS: dict[type[BaseException], Problem] = {
     st.SqlFailedError: Problem(422, "SQL failed"),
     st.AuditTamperedError: Problem(500, "Audit log does not verify"),
     st.ImportFormatError: Problem(422, "Malformed annotation file"),
+    st.ExportFormatError: Problem(422, "Events cannot be written in this format"),
     # detectors
     UnknownDetectorError: Problem(404, "Detector not found"),
 }

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 
-
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Every tunable of a wavescore installation.

@@ -13,10 +13,12 @@ from signal_io._recording import (
     Segment,
     guess_channel_kind,
 )
+from signal_io.edf_writer import EdfSignal, write_edf
 from signal_io.errors import (
     ChannelNotFoundError,
     CorruptRecordingError,
     IngestError,
+    PyramidError,
     RecordingNotFoundError,
     SampleRangeError,
     SignalIOError,
@@ -30,9 +32,11 @@ __all__ = [
     "ChannelInfo",
     "ChannelKind",
     "ChannelNotFoundError",
+    "EdfSignal",
     "CorruptRecordingError",
     "HeaderFields",
     "IngestError",
+    "PyramidError",
     "Recording",
     "RecordingNotFoundError",
     "SampleRangeError",
@@ -43,4 +47,5 @@ __all__ = [
     "find_recordings",
     "guess_channel_kind",
     "open_recording",
+    "write_edf",
 ]

@@ -71,8 +71,12 @@ def _name_replacement(m: re.Match[str]) -> str:
 
 
 def _age_replacement(m: re.Match[str]) -> str:
-    age = int(m.group("age"))
-    return m.group(0) if age <= 89 else f"{m.group('before')}90+{m.group('after')}"
+    """``90+`` for ages over 89 (HIPAA safe harbour), the match unchanged otherwise."""
+    if m.group("age") is not None:
+        age = int(m.group("age"))
+        return m.group(0) if age <= 89 else f"{m.group('before')}90+{m.group('after')}"
+    age = int(m.group("age2"))
+    return m.group(0) if age <= 89 else f"90+{m.group('after2')}"
 
 
 _I = re.IGNORECASE
@@ -119,7 +123,11 @@ RULES: tuple[TextRule, ...] = (
         ),
         _keep_prefix("[ID]"),
     ),
-    TextRule("id_number", re.compile(r"\b[A-Za-z]{0,4}\d{5,}\b"), _const("[ID]")),
+    TextRule(
+        "id_number",
+        re.compile(r"(?<![\d.,])\b[A-Za-z]{0,4}\d{5,}\b(?![.,]\d)"),
+        _const("[ID]"),
+    ),
     TextRule(
         "age_over_89",
         re.compile(
@@ -127,7 +135,7 @@ RULES: tuple[TextRule, ...] = (
             r"|(?P<before2>\b)(?P<age2>\d{2,3})(?P<after2>\s*[- ]?(?:years?|yrs?|y/?o|yo)\b)",
             _I,
         ),
-        lambda m: _age_any(m),
+        _age_replacement,
     ),
     TextRule(
         "name",
@@ -138,13 +146,6 @@ RULES: tuple[TextRule, ...] = (
         _name_replacement,
     ),
 )
-
-
-def _age_any(m: re.Match[str]) -> str:
-    if m.group("age") is not None:
-        return _age_replacement(m)
-    age = int(m.group("age2"))
-    return m.group(0) if age <= 89 else f"90+{m.group('after2')}"
 
 
 def known_identifier_rule(words: Iterable[str]) -> TextRule | None:

@@ -89,22 +89,42 @@ def shift_start_time(start: datetime | None, shift_days: int) -> datetime | None
 
 
 _EDFPLUS_PATIENT = re.compile(r"^\s*(\S+)\s+([MFX])\s+(\S+)\s+(\S+)(?:\s+(.*))?$")
+_EDFPLUS_RECORDING = re.compile(r"^\s*Startdate\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)(?:\s+(.*))?$")
 _ANON_TOKEN = re.compile(r"^(X|x|[MF]|Startdate|\d{1,2}-[A-Za-z]{3}-\d{4})$")
+#: Words of identifying fields that are placeholders or clinical vocabulary, never identifiers.
+_NOT_IDENTIFYING = frozenset(
+    """name noname no_name unknown anonymous anon patient subject control healthy male female
+    sleep stage wake rem nrem eeg ecg ekg emg eog psg study night test lights seizure arousal
+    apnea apnoea hypopnea recording record session montage channel signal left right""".split()  # noqa: SIM905
+)
 
 
 def _identifying_words(header: HeaderFields) -> list[str]:
-    """Words of the identifying fields that may reappear in annotations (names, codes)."""
+    """Words of the identifying fields that may reappear in annotations (names, codes).
+
+    From an EDF+ patient field: the code and name subfields (and any extra text); from an EDF+
+    recording field: the admin code and technician (not the equipment); from free-text fields:
+    every capitalised word, and codes with 4 or more digits. Placeholders and clinical words are
+    never used.
+    """
+    texts: list[str] = []
+    m = _EDFPLUS_PATIENT.match(header.patient)
+    texts += [m.group(1), m.group(4), m.group(5) or ""] if m else [header.patient]
+    r = _EDFPLUS_RECORDING.match(header.recording)
+    texts += [r.group(2), r.group(3), r.group(5) or ""] if r else [header.recording]
     words: list[str] = []
-    for text in (header.patient, header.recording):
+    for text in texts:
         for token in re.split(r"[\s,;]+", text):
             for part in [token, *token.split("_")]:
                 part = part.strip(".:()[]'\"")
                 if len(part) < 3 or _ANON_TOKEN.match(part):
                     continue
+                if part.lower() in _NOT_IDENTIFYING:
+                    continue
                 if part.isalpha() and not part[0].isupper():
                     continue  # lower-case words are descriptive, not names
-                if part.isdigit() and len(part) < 4:
-                    continue
+                if not part.isalpha() and sum(c.isdigit() for c in part) < 4:
+                    continue  # short numbers and units ("3Hz") are not identifying codes
                 words.append(part)
     return words
 
@@ -350,6 +370,9 @@ def deidentify(
     comments, comment_report = deidentify_comments(header.comments, extra)
     chans, channel_report = _deidentify_channels(channels, extra)
     anns, ann_report = deidentify_annotations(annotations, extra)
+    renamed = {old.name: new.name for old, new in zip(channels, chans, strict=True)}
+    anns = [a if a.channel is None else replace(
+        a, channel=renamed.get(a.channel) or scrub_text(a.channel, extra)[0]) for a in anns]
     report: dict[str, Any] = {
         "schema": REPORT_SCHEMA,
         "start_time": {

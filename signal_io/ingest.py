@@ -202,9 +202,9 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_json(path: Path, payload: object) -> None:
+def _write_json(path: Path, payload: object, *, indent: int | None = 1) -> None:
     with open(path, "w", encoding="utf-8") as fh:
-        json.dump(payload, fh, ensure_ascii=False, indent=1, allow_nan=False)
+        json.dump(payload, fh, ensure_ascii=False, indent=indent, allow_nan=False)
         fh.write("\n")
         fh.flush()
         os.fsync(fh.fileno())
@@ -386,7 +386,7 @@ def ingest_recording(
         _write_json(tmp / "annotations.json", {
             "schema": ANNOTATIONS_SCHEMA,
             "annotations": [_annotation_json(a) for a in deid.annotations],
-        })
+        }, indent=None)
         _write_json(tmp / "deid_report.json", deid.report)
         meta = _meta(rec, recording_id, deid, content_sha256, source_files_sha256)
         _write_json(tmp / "meta.json", meta)

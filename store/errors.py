@@ -143,3 +143,7 @@ class AuditTamperedError(StoreError, RuntimeError):
 
 class ImportFormatError(StoreError, ValueError):
     """An annotation file to import is malformed; nothing was imported."""
+
+
+class ExportFormatError(StoreError, ValueError):
+    """Events cannot be written in the requested interchange format; no file was written."""

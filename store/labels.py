@@ -46,6 +46,7 @@ _WAVESCORE_V1: tuple[tuple[str, str, str], ...] = (
     ("beat", "f", "fusion of paced and normal beat"),
     ("beat", "Q", "unclassifiable beat"),
     ("beat", "?", "beat not classified during learning"),
+    ("beat", "QRS", "QRS complex located but not classified (QRS detector output)"),
     # MIT-BIH rhythm codes (aux text without the parenthesis) and detector rhythm labels.
     ("rhythm", "AB", "atrial bigeminy"),
     ("rhythm", "AFIB", "atrial fibrillation"),
@@ -121,10 +122,12 @@ class LabelsMixin(Database):
                     "SELECT count(*) FROM label_schemas WHERE schema_name=? AND schema_version=?",
                     [name, version],
                 ).fetchone()
-                if have is not None and have[0] > 0:
+                if have is not None and have[0] >= len(rows):
                     continue
+                # Labels are only ever added to a built-in schema version, never changed or
+                # removed, so old events keep their meaning; insert the ones missing.
                 cur.executemany(  # a few dozen rows, once
-                    "INSERT INTO label_schemas VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO label_schemas VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     [[name, version, c, lab, d] for c, lab, d in rows],
                 )
             cur.execute(

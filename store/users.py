@@ -57,6 +57,7 @@ class Permission(enum.StrEnum):
     IMPORT = "import"
     MANAGE_USERS = "manage_users"
     MANAGE_RECORDINGS = "manage_recordings"
+    AUDIT = "audit"                # read and verify the audit log
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

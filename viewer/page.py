@@ -101,16 +101,19 @@ def build_document(recording: Mapping[str, Any]) -> dict[str, Any]:
     }
     main.yaxis.major_label_text_font_size = "11px"
 
+    # Per channel: a line for raw samples and a filled band (min..max per pixel column) for
+    # envelopes; the JS shows the one that matches the window's mode.
     sources = []
     renderers = []
+    bands = []
     for c in channels:
-        src = ColumnDataSource(data={"x": [], "y": []}, name=f"ws_src_{c['index']}")
-        r = main.line(
-            "x", "y", source=src, line_width=1.0,
-            line_color=KIND_COLOURS.get(str(c.get("kind", "other")), "#333333"),
-        )
+        colour = KIND_COLOURS.get(str(c.get("kind", "other")), "#333333")
+        src = ColumnDataSource(data={"x": [], "y": [], "lo": [], "hi": []},
+                               name=f"ws_src_{c['index']}")
+        bands.append(main.varea(x="x", y1="lo", y2="hi", source=src, fill_color=colour,
+                                visible=False))
+        renderers.append(main.line("x", "y", source=src, line_width=1.0, line_color=colour))
         sources.append(src)
-        renderers.append(r)
 
     spans = ColumnDataSource(data={"left": [], "right": [], "bottom": [], "top": [],
                                    "color": []})
@@ -133,8 +136,8 @@ def build_document(recording: Mapping[str, Any]) -> dict[str, Any]:
         code="return window.wavescore.formatClock(tick);"
     )
     overview.grid.visible = False
-    overview_src = ColumnDataSource(data={"x": [], "y": []}, name="ws_overview_src")
-    overview.line("x", "y", source=overview_src, line_color="#555555", line_width=1)
+    overview_src = ColumnDataSource(data={"x": [], "lo": [], "hi": []}, name="ws_overview_src")
+    overview.varea(x="x", y1="lo", y2="hi", source=overview_src, fill_color="#555555")
     cursor = BoxAnnotation(left=0.0, right=min(DEFAULT_WINDOW_S, duration_s), fill_color="#1f77b4",
                            fill_alpha=0.25, line_color="#1f77b4", line_alpha=0.9)
     overview.add_layout(cursor)
@@ -152,12 +155,12 @@ def build_document(recording: Mapping[str, Any]) -> dict[str, Any]:
         CustomJS(
             args={
                 "plot": main, "x_range": x_range, "y_range": y_range, "sources": sources,
-                "renderers": renderers, "overview": overview, "overview_src": overview_src,
+                "renderers": renderers, "bands": bands, "overview": overview, "overview_src": overview_src,
                 "cursor": cursor, "spans": spans, "points": points, "labels": labels,
                 "yaxis": main.yaxis[0],
             },
             code=(
-                "window.wavescore.attach({plot, x_range, y_range, sources, renderers, overview,"
+                "window.wavescore.attach({plot, x_range, y_range, sources, renderers, bands, overview,"
                 " overview_src, cursor, spans, points, labels, yaxis});"
             ),
         ),

@@ -17,7 +17,6 @@ from numpy.typing import NDArray
 
 from detectors._numba import jit
 
-
 _SEARCHBACK_MAX = 256
 """Search-back looks at most this many candidates back (bounds the cost of long gaps)."""
 

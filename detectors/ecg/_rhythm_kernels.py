@@ -1,7 +1,7 @@
 """Numba kernels of the rhythm detector, each with a plain-Python reference.
 
 ``_irregularity_py`` / ``_irregularity_kernel``
-    AF irregularity of RR windows: smallest, over lags 1-3, of the median absolute lag
+    AF irregularity of RR windows: smallest, over lags 1..max_lag, of the median absolute lag
     difference divided by the median RR.
 ``_window_median_py`` / ``_window_median_kernel``
     Median of ``values[lo[i]:hi[i]]`` for each ``i``.
@@ -16,7 +16,11 @@ from detectors._numba import jit
 
 
 def _irregularity_py(
-    rr: NDArray[np.float64], lo: NDArray[np.int64], hi: NDArray[np.int64], min_valid: int
+    rr: NDArray[np.float64],
+    lo: NDArray[np.int64],
+    hi: NDArray[np.int64],
+    min_valid: int,
+    max_lag: int,
 ) -> NDArray[np.float64]:
     """Reference: irregularity of ``rr[lo[i]:hi[i]]`` for each ``i`` (NaN when too short).
 
@@ -28,6 +32,8 @@ def _irregularity_py(
         Shape ``(k,)`` half-open window bounds into ``rr``.
     min_valid
         Windows with fewer intervals give NaN.
+    max_lag
+        Lags ``1..max_lag`` are tried; the smallest median difference is kept.
 
     Returns
     -------
@@ -43,14 +49,22 @@ def _irregularity_py(
         med = float(np.median(seg))
         if med <= 0:
             continue
-        diffs = [float(np.median(np.abs(seg[lag:] - seg[:-lag]))) for lag in (1, 2, 3)]
+        diffs = [
+            float(np.median(np.abs(seg[lag:] - seg[:-lag])))
+            for lag in range(1, max_lag + 1)
+            if seg.shape[0] > lag
+        ]
         out[b] = min(diffs) / med
     return out
 
 
 @jit
 def _irregularity_kernel(
-    rr: NDArray[np.float64], lo: NDArray[np.int64], hi: NDArray[np.int64], min_valid: int
+    rr: NDArray[np.float64],
+    lo: NDArray[np.int64],
+    hi: NDArray[np.int64],
+    min_valid: int,
+    max_lag: int,
 ) -> NDArray[np.float64]:
     k = lo.shape[0]
     out = np.full(k, np.nan)
@@ -65,7 +79,7 @@ def _irregularity_kernel(
         if med <= 0:
             continue
         best = np.inf
-        for lag in range(1, 4):
+        for lag in range(1, min(max_lag, n - 1) + 1):
             d = np.abs(seg[lag:] - seg[: n - lag])
             v = np.median(d)
             if v < best:

@@ -60,6 +60,9 @@ class BeatClassParams:
     v_energy_ratio
         A cluster that differs in shape and is not premature is still ventricular when its
         energy exceeds this times the dominant's and it is wider than ``v_width_ratio``.
+    v_min_energy_ratio
+        A cluster fainter than this times the dominant energy and not wider than
+        ``v_width_ratio`` is not ventricular (noise, aberrant low-amplitude complexes).
     v_prematurity
         A cluster differing in shape is ventricular when its median RR ratio is below this ...
     v_compensatory
@@ -76,11 +79,12 @@ class BeatClassParams:
     morph_band_hz: tuple[float, float] = (1.0, 40.0)
     cluster_corr: float = 0.92
     max_clusters: int = 24
-    v_corr: float = 0.7
+    v_corr: float = 0.8
     v_width_ratio: float = 1.3
-    v_width_corr: float = 0.9
-    v_energy_ratio: float = 1.2
+    v_width_corr: float = 0.95
+    v_energy_ratio: float = 1.1
     v_prematurity: float = 0.9
+    v_min_energy_ratio: float = 0.6
     v_compensatory: float = 1.1
     s_prematurity: float = 0.85
     local_rr_beats: int = 8
@@ -101,12 +105,16 @@ class BeatClasses:
         Shape ``(k,)`` preceding RR over the local median RR (1.0 for the first beat).
     cluster
         Shape ``(k,)`` morphology cluster index (0 is the dominant cluster).
+    similarity
+        Shape ``(k,)`` correlation of each beat with the dominant template (low values mark
+        ectopic beats or beats distorted by noise).
     """
 
     labels: NDArray[np.str_]
     confidence: NDArray[np.float64]
     rr_ratio: NDArray[np.float64]
     cluster: NDArray[np.int64]
+    similarity: NDArray[np.float64]
 
 
 @lru_cache(maxsize=32)
@@ -229,10 +237,11 @@ def classify_beats(
     k = beats.shape[0]
     if k == 0:
         return BeatClasses(np.zeros(0, dtype="<U1"), np.zeros(0), np.zeros(0),
-                           np.zeros(0, dtype=np.int64))
+                           np.zeros(0, dtype=np.int64), np.zeros(0))
     x = np.nan_to_num(np.asarray(signal, dtype=np.float32), nan=0.0)
     if x.shape[0] > 30:
-        x = np.asarray(scipy.signal.sosfiltfilt(_morph_filter(float(fs), *p.morph_band_hz), x), dtype=np.float32)
+        sos = _morph_filter(float(fs), *p.morph_band_hz)
+        x = np.asarray(scipy.signal.sosfiltfilt(sos, x), dtype=np.float32)
     waves = _windows(x, align_beats(x, beats, fs), fs, p.window_s)
     labels_c, _ = _cluster_kernel(waves, p.cluster_corr, p.max_clusters)
     n_c = int(labels_c.max()) + 1
@@ -275,7 +284,8 @@ def classify_beats(
             or post_med[c] > p.v_compensatory
         )
         large = er > p.v_energy_ratio and wr > p.v_width_ratio
-        is_v[c] = differs and (timing or large)
+        faint = er < p.v_min_energy_ratio and wr <= p.v_width_ratio
+        is_v[c] = differs and (timing or large) and not faint
         v_conf[c] = float(np.clip(0.5 + (p.v_width_corr - r) + 0.5 * max(0.0, wr - 1.0), 0, 1))
     out = np.full(k, "N", dtype="<U1")
     conf = np.full(k, 0.8, dtype=np.float64)
@@ -289,4 +299,8 @@ def classify_beats(
         paced_beats = ~v_beat
         out[paced_beats] = "Q"
         conf[paced_beats] = 0.7
-    return BeatClasses(out, conf, rr_ratio, cluster)
+    centred = waves - waves.mean(axis=1, keepdims=True)
+    dom_c = dom - dom.mean()
+    den = np.sqrt((centred.astype(np.float64) ** 2).sum(axis=1) * float((dom_c**2).sum()))
+    similarity = np.where(den > 0, (centred @ dom_c) / np.maximum(den, 1e-30), 0.0)
+    return BeatClasses(out, conf, rr_ratio, cluster, similarity)

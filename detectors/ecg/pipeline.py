@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from detectors.ecg.atrial import AtrialParams, p_wave_consistency
 from detectors.ecg.classify import BeatClassParams, classify_beats
 from detectors.ecg.qrs import QrsParams, detect_qrs
 from detectors.ecg.rhythm import RhythmEvent, RhythmParams, detect_rhythms
@@ -18,6 +19,7 @@ class EcgParams:
 
     qrs: QrsParams = field(default_factory=QrsParams)
     classes: BeatClassParams = field(default_factory=BeatClassParams)
+    atrial: AtrialParams = field(default_factory=AtrialParams)
     rhythm: RhythmParams = field(default_factory=RhythmParams)
 
 
@@ -72,7 +74,8 @@ def analyse_ecg(
     qrs = detect_qrs(signal, fs, p.qrs)
     classes = classify_beats(signal, fs, qrs.beats, p.classes)
     beats_s = qrs.beats.astype(np.float64) / fs
-    rhythms = detect_rhythms(beats_s, classes.labels, p.rhythm)
+    p_cons = p_wave_consistency(signal, fs, qrs.beats, p.atrial)
+    rhythms = detect_rhythms(beats_s, classes.labels, p.rhythm, classes.similarity, p_cons)
     labels = classes.labels.copy()
     conf = classes.confidence.copy()
     for ev in rhythms:

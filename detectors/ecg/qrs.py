@@ -178,6 +178,7 @@ def detect_qrs(
     if n < int(fs):
         return _empty(n)
     filled, gaps = fill_gaps(x)
+    filled -= filled[0]  # a constant signal filters to exact zeros
     sos = _bandpass(float(fs), p.band_hz[0], p.band_hz[1])
     filtered = np.ascontiguousarray(scipy.signal.sosfiltfilt(sos, filled), dtype=np.float32)
     width = max(1, round(p.integration_s * fs))

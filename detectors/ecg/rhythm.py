@@ -44,9 +44,21 @@ class RhythmParams:
     af_window_beats
         RR intervals in the sliding AF window.
     af_irregularity
-        AF when the window irregularity (see module docstring) exceeds this.
+        AF when the window irregularity (see module docstring) exceeds this and P waves are
+        inconsistent (P-wave consistency below ``af_p_consistency``) ...
+    af_irregularity_high
+        ... or when the irregularity exceeds this whatever the P waves.
+    af_irregularity_rr_only
+        The threshold used when no P-wave consistency is available.
+    af_p_consistency
+        P-wave consistency below this counts as absent P waves.
+    af_max_lag
+        Lags ``1..af_max_lag`` of RR differences are tried (1 disables the ectopy-pattern
+        tolerance).
     af_min_valid
         Fewest usable intervals (not touching a V beat) in a window to judge it.
+    min_similarity
+        Beats whose shape correlates below this with their template are treated as noise.
     af_merge_s
         AF runs separated by less than this (seconds) are joined.
     af_min_s
@@ -69,9 +81,14 @@ class RhythmParams:
     """
 
     af_window_beats: int = 32
-    af_irregularity: float = 0.08
+    af_irregularity: float = 0.05
+    af_irregularity_high: float = 0.12
+    af_irregularity_rr_only: float = 0.08
+    af_p_consistency: float = 0.6
+    af_max_lag: int = 3
     af_min_valid: int = 10
     af_merge_s: float = 20.0
+    min_similarity: float = 0.7
     af_min_s: float = 30.0
     brady_bpm: float = 60.0
     tachy_bpm: float = 100.0
@@ -105,7 +122,10 @@ class RhythmEvent:
 
 
 def af_irregularity(
-    beats_s: NDArray[np.float64], labels: NDArray[np.str_], params: RhythmParams | None = None
+    beats_s: NDArray[np.float64],
+    labels: NDArray[np.str_],
+    params: RhythmParams | None = None,
+    similarity: NDArray[np.float64] | None = None,
 ) -> NDArray[np.float64]:
     """Irregularity of the RR intervals around each beat (NaN where it cannot be judged).
 
@@ -117,6 +137,10 @@ def af_irregularity(
         Shape ``(k,)`` AAMI class per beat.
     params
         Parameters; defaults when None.
+    similarity
+        Shape ``(k,)`` correlation of each beat with its morphology template (from
+        :func:`classify_beats`); intervals touching a beat below ``min_similarity`` (noise)
+        are left out like those touching V beats. None uses every non-V beat.
 
     Returns
     -------
@@ -130,8 +154,10 @@ def af_irregularity(
     if k < 5:
         return out
     rr = np.diff(beats_s)
-    is_v = labels == "V"
-    usable = ~(is_v[1:] | is_v[:-1])
+    bad = labels == "V"
+    if similarity is not None:
+        bad = bad | (similarity < p.min_similarity)
+    usable = ~(bad[1:] | bad[:-1])
     idx = np.flatnonzero(usable)  # interval i ends at beat i + 1
     if idx.size < max(p.af_min_valid, 5):
         return out
@@ -142,7 +168,7 @@ def af_irregularity(
     lo = np.searchsorted(ends, np.arange(k) - half_w, side="left")
     hi = np.searchsorted(ends, np.arange(k) + half_w, side="right")
     return _irregularity_kernel(rr_u, lo.astype(np.int64), hi.astype(np.int64),
-                                max(p.af_min_valid, 5))
+                                max(p.af_min_valid, 5), max(p.af_max_lag, 1))
 
 
 def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
@@ -157,7 +183,7 @@ def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
 
 def _merge(spans: list[tuple[float, float, float]], gap_s: float, min_s: float,
            ) -> list[tuple[float, float, float]]:
-    """Join ``(on, off, conf)`` spans closer than ``gap_s`` and drop those shorter than ``min_s``."""
+    """Join ``(on, off, conf)`` spans closer than ``gap_s``; drop those shorter than ``min_s``."""
     merged: list[tuple[float, float, float]] = []
     for on, off, conf in spans:
         if merged and on - merged[-1][1] < gap_s:
@@ -169,17 +195,31 @@ def _merge(spans: list[tuple[float, float, float]], gap_s: float, min_s: float,
 
 
 def detect_af(
-    beats_s: NDArray[np.float64], labels: NDArray[np.str_], params: RhythmParams | None = None
+    beats_s: NDArray[np.float64],
+    labels: NDArray[np.str_],
+    params: RhythmParams | None = None,
+    similarity: NDArray[np.float64] | None = None,
+    p_consistency: NDArray[np.float64] | None = None,
 ) -> list[RhythmEvent]:
-    """AF episodes from RR irregularity (see the module docstring)."""
+    """AF episodes from RR irregularity and, when given, P-wave consistency.
+
+    A beat is in AF when its window irregularity (:func:`af_irregularity`) exceeds
+    ``af_irregularity_high``, or exceeds ``af_irregularity`` while the P-wave consistency
+    (:func:`detectors.ecg.atrial.p_wave_consistency`) is below ``af_p_consistency``. Without
+    P-wave consistency, ``af_irregularity`` alone decides.
+    """
     p = params or RhythmParams()
-    irr = af_irregularity(beats_s, labels, p)
-    flag = np.nan_to_num(irr, nan=0.0) > p.af_irregularity
+    irr = np.nan_to_num(af_irregularity(beats_s, labels, p, similarity), nan=0.0)
+    if p_consistency is None:
+        flag = irr > p.af_irregularity_rr_only
+    else:
+        no_p = np.nan_to_num(p_consistency, nan=1.0) < p.af_p_consistency
+        flag = (irr > p.af_irregularity_high) | ((irr > p.af_irregularity) & no_p)
     spans = []
     for a, z in _runs(flag):
         on = float(beats_s[max(a - 1, 0)])
         off = float(beats_s[min(z, beats_s.shape[0] - 1)])
-        margin = float(np.median(irr[a:z])) / p.af_irregularity
+        margin = float(np.median(irr[a:z])) / p.af_irregularity_rr_only
         spans.append((on, off, float(np.clip(1.0 - 0.5 / margin, 0.0, 1.0))))
     return [RhythmEvent("AFIB", on, off, c) for on, off, c in _merge(spans, p.af_merge_s,
                                                                      p.af_min_s)]
@@ -193,7 +233,11 @@ def _inside(t: NDArray[np.float64], spans: list[RhythmEvent]) -> NDArray[np.bool
 
 
 def detect_rhythms(
-    beats_s: NDArray[np.float64], labels: NDArray[np.str_], params: RhythmParams | None = None
+    beats_s: NDArray[np.float64],
+    labels: NDArray[np.str_],
+    params: RhythmParams | None = None,
+    similarity: NDArray[np.float64] | None = None,
+    p_consistency: NDArray[np.float64] | None = None,
 ) -> list[RhythmEvent]:
     """All rhythm episodes of a record from its beats and their AAMI classes.
 
@@ -205,6 +249,10 @@ def detect_rhythms(
         Shape ``(k,)`` AAMI class per beat (``N``, ``S``, ``V``, ``F``, ``Q``).
     params
         Parameters; defaults when None.
+    similarity
+        Shape ``(k,)`` beat-to-template correlation (see :func:`af_irregularity`), or None.
+    p_consistency
+        Shape ``(k,)`` P-wave consistency (see :func:`detect_af`), or None.
 
     Returns
     -------
@@ -215,7 +263,7 @@ def detect_rhythms(
     k = beats_s.shape[0]
     if k < 2:
         return []
-    events = detect_af(beats_s, labels, p)
+    events = detect_af(beats_s, labels, p, similarity, p_consistency)
     in_af = _inside(beats_s, events)
     rr = np.diff(beats_s)
     # pauses

@@ -84,7 +84,7 @@ def epoch_nonlinear_py(epochs: NDArray[np.float64], kmax: int = 10) -> NDArray[n
     Parameters
     ----------
     epochs
-        Shape ``(n_epochs, n_samples)``, float64, ``n_samples > kmax``.
+        Shape ``(n_epochs, n_samples)``, float64, ``n_samples > 2 kmax``.
     kmax
         Largest Higuchi lag.
 
@@ -179,7 +179,7 @@ def epoch_nonlinear(epochs: NDArray[np.float64], kmax: int = 10) -> NDArray[np.f
     Parameters
     ----------
     epochs
-        Shape ``(n_epochs, n_samples)``, float64 (converted if not), ``n_samples > kmax + 2``.
+        Shape ``(n_epochs, n_samples)``, float64 (converted if not), ``n_samples > 2 kmax``.
     kmax
         Largest Higuchi lag (10 as in the published staging features).
 
@@ -191,13 +191,13 @@ def epoch_nonlinear(epochs: NDArray[np.float64], kmax: int = 10) -> NDArray[np.f
     Raises
     ------
     ValueError
-        If epochs are not 2-D or are shorter than ``kmax + 3`` samples.
+        If epochs are not 2-D or are not longer than ``2 kmax`` samples.
     """
     arr = np.ascontiguousarray(epochs, dtype=np.float64)
     if arr.ndim != 2:
         raise ValueError(f"epochs must be 2-D (n_epochs, n_samples), got shape {arr.shape}")
-    if arr.shape[1] < kmax + 3:
-        raise ValueError(f"epochs need at least {kmax + 3} samples, got {arr.shape[1]}")
+    if arr.shape[1] < 2 * kmax + 1:
+        raise ValueError(f"epochs need at least {2 * kmax + 1} samples, got {arr.shape[1]}")
     if arr.shape[0] == 0:
         return np.empty((0, N_NONLINEAR), dtype=np.float64)
     return _epoch_nonlinear_kernel(arr, int(kmax))  # type: ignore[no-any-return]

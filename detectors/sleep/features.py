@@ -4,7 +4,8 @@ Vallat & Walker (2021), "An open-source, high-performance tool for automated sle
 eLife 10:e70092, describe the features the shipped LightGBM classifiers were trained on. This
 module recomputes the same quantities in one pass per channel:
 
-1. resample to 100 Hz (polyphase; YASA uses an FFT resampler), replace NaN gaps by 0;
+1. resample to 100 Hz (FFT resampler below 100 Hz as YASA/MNE; polyphase above, cheaper and
+   equal below 40 Hz), replace NaN gaps by 0;
 2. band-pass 0.4–30 Hz with a zero-phase windowed-sinc FIR built like MNE's default design
    (Hamming window, transition bands 0.4 Hz and 7.5 Hz, 825 taps at 100 Hz);
 3. cut non-overlapping 30-s epochs (a trailing partial epoch is dropped);
@@ -12,7 +13,8 @@ module recomputes the same quantities in one pass per channel:
    zero crossings, Hjorth mobility and complexity, permutation entropy, Higuchi and Petrosian
    fractal dimensions (numba kernels in :mod:`detectors.sleep._kernels`);
 5. Welch PSD per epoch (5-s Hamming segments, 50 % overlap, median average with the usual bias
-   correction) from one batched real FFT; relative band powers (Simpson's rule over inclusive
+   correction) from one batched real FFT (segment means are not removed: that only changes the
+   0 and 0.2 Hz bins, which no feature uses); relative band powers (Simpson's rule over inclusive
    band edges) in 0.4–1, 1–4, 4–8, 8–12, 12–16 and 16–30 Hz for EEG and EOG, the ratios
    delta/theta, delta/sigma, delta/beta, alpha/theta for EEG, and absolute 0.4–30 Hz power
    (trapezoid) for every channel;
@@ -22,7 +24,7 @@ module recomputes the same quantities in one pass per channel:
    inter-percentile range; a zero range counts as 1);
 7. time since the start in hours and as a fraction of the recording.
 
-What changed from YASA's implementation: polyphase instead of FFT resampling, a batched FFT
+What changed from YASA's implementation: polyphase instead of FFT downsampling, a batched FFT
 instead of per-epoch ``scipy.signal.welch`` calls, compiled kernels for the non-linear features,
 and NaN gaps set to 0 instead of rejected. Features agree with YASA's to within resampling and
 edge effects (see ``tests/detectors/test_staging.py``).
@@ -88,8 +90,39 @@ def _bandpass_taps(fs: float = FS_FEATURES) -> NDArray[np.float64]:
 _TAPS = _bandpass_taps()
 
 
+def _fft_resample(x: NDArray[np.float64], fs: float) -> NDArray[np.float64]:
+    """Band-limited (FFT) resampling to 100 Hz, padded with odd reflection to a power of 2."""
+    n = x.size
+    min_add = min(n // 8, 100) * 2
+    n_pad = 2 ** int(np.ceil(np.log2(n + min_add))) - n
+    left = n_pad // 2
+    right = n_pad - left
+    ratio = FS_FEATURES / fs
+    xp = _odd_pad(x, left, right)
+    new_len = max(int(round(ratio * xp.size)), 1)
+    final_len = int(round(ratio * n))
+    spec = np.fft.rfft(xp)
+    if xp.size % 2 == 0:
+        spec[xp.size // 2] *= 0.5
+    y = np.fft.irfft(spec, new_len) * (new_len / xp.size)
+    cut = int(round(ratio * left))
+    return np.asarray(y[cut : cut + final_len], dtype=np.float64)
+
+
+def _odd_pad(x: NDArray[np.float64], left: int, right: int) -> NDArray[np.float64]:
+    """Odd reflection about the end samples (zeros beyond the signal length)."""
+    n = x.size
+    lz = np.zeros(max(left - n + 1, 0))
+    rz = np.zeros(max(right - n + 1, 0))
+    return np.concatenate([lz, 2 * x[:1] - x[left:0:-1], x,
+                           2 * x[-1:] - x[-2 : -right - 2 : -1], rz])
+
+
 def prepare_signal(data: NDArray[np.floating], fs: float) -> NDArray[np.float64]:
     """Resample one channel to 100 Hz and band-pass it 0.4–30 Hz (zero phase).
+
+    Rates below 100 Hz are upsampled with an FFT (band-limited) resampler, rates above with a
+    polyphase filter (both pad the ends by odd reflection).
 
     Parameters
     ----------
@@ -104,14 +137,13 @@ def prepare_signal(data: NDArray[np.floating], fs: float) -> NDArray[np.float64]
         Shape ``(round(n * 100 / fs),)`` filtered samples in µV at 100 Hz.
     """
     x = np.nan_to_num(np.asarray(data, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-    if fs != FS_FEATURES:
+    if fs < FS_FEATURES and x.size > 1:
+        x = _fft_resample(x, fs)
+    elif fs > FS_FEATURES:
         ratio = Fraction(FS_FEATURES / fs).limit_denominator(1000)
-        x = signal.resample_poly(x, ratio.numerator, ratio.denominator)
-    n_pad = min(_TAPS.size, x.size - 1)
-    if n_pad > 0:
-        xp = np.pad(x, n_pad, mode="reflect")
-    else:
-        xp = x
+        x = signal.resample_poly(x, ratio.numerator, ratio.denominator, padtype="antireflect")
+    n_pad = min(_TAPS.size - 1, x.size - 1)
+    xp = _odd_pad(x, n_pad, n_pad) if n_pad > 0 else x
     y = signal.oaconvolve(xp, _TAPS, mode="same")
     return np.asarray(y[n_pad : n_pad + x.size], dtype=np.float64)
 
@@ -126,7 +158,8 @@ def _welch_epochs(epochs: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDA
     starts = np.arange(0, n - _WELCH_SEG + 1, _WELCH_STEP)
     win = signal.get_window("hamming", _WELCH_SEG)
     segs = np.lib.stride_tricks.sliding_window_view(epochs, _WELCH_SEG, axis=1)[:, starts, :]
-    segs = segs - segs.mean(axis=2, keepdims=True)
+    # Welch's per-segment mean removal is skipped: with a periodic Hamming window it changes
+    # only the 0 and 0.2 Hz bins, which no feature uses (all start at 0.4 Hz).
     spec = np.fft.rfft(segs * win, axis=2)
     psd = spec.real**2 + spec.imag**2
     psd /= FS_FEATURES * np.sum(win**2)

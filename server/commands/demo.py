@@ -58,9 +58,10 @@ def _run(args: argparse.Namespace) -> int:
         from server.commands.recordings import _run as list_recordings
 
         return list_recordings(argparse.Namespace(json=False))
-    from server.cli import main
+    from server.commands.serve import serve
 
-    return main(["serve"])
+    served: int = serve(settings)
+    return served
 
 
 def register(subparsers: Any) -> None:

@@ -44,8 +44,11 @@ def summary_line(o: IngestOutcome) -> str:
     return f"{rid:<13}  {o.status:<9}  {o.error}"
 
 
-def tqdm_progress(enabled: bool) -> ProgressFactory:
-    """A progress factory drawing one tqdm bar per recording (samples, current channel)."""
+def tqdm_progress(enabled: bool, *, mininterval_s: float = 0.1) -> ProgressFactory:
+    """A progress factory drawing one tqdm bar per recording (samples, current channel).
+
+    The bar is removed when the recording is done; its summary line replaces it.
+    """
 
     @contextmanager
     def factory(source: Path, n_channels: int) -> Iterator[ProgressCallback | None]:
@@ -53,7 +56,7 @@ def tqdm_progress(enabled: bool) -> ProgressFactory:
             yield None
             return
         bar = tqdm(total=0, desc=source.name, unit="sample", unit_scale=True, leave=False,
-                   file=sys.stderr, dynamic_ncols=True)
+                   file=sys.stderr, dynamic_ncols=True, mininterval=mininterval_s)
         last = [0]
 
         def callback(channel: ChannelInfo, done: int, total: int) -> None:

@@ -49,6 +49,8 @@ AAMI = {
 
 MITDB_PACED = ("102", "104", "107", "217")
 MATCH_WINDOW_S = 0.15
+CINC_OTHER_EVENTS = frozenset({"PAUSE", "VT", "BIGEMINY", "TRIGEMINY"})
+CINC_ECTOPIC_FRACTION = 0.2
 RR_ONLY_PREMATURITY = 0.85
 """The RR-only baseline calls a beat S when its RR is below this fraction of the local median."""
 
@@ -97,10 +99,8 @@ def run(args: argparse.Namespace) -> int:
     db: Path = args.db
     if not db.is_dir():
         raise EcgEvalError(f"--db {db} is not a folder")
-    if (db / "REFERENCE.csv").is_file():
-        figures = _run_cinc(db, args)
-    else:
-        figures = _run_annotated(db, args)
+    cinc = (db / "REFERENCE.csv").is_file()
+    figures = _run_cinc(db, args) if cinc else _run_annotated(db, args)
     if args.json is not None:
         args.json.write_text(json.dumps(figures, indent=2, sort_keys=True))
         print(f"wrote {args.json}")
@@ -239,7 +239,10 @@ def _run_annotated(db: Path, args: argparse.Namespace) -> dict[str, Any]:
     tp = sum(s.tp for s in scores)
     fn = sum(s.fn for s in scores)
     fp = sum(s.fp for s in scores)
-    figures: dict[str, Any] = {"qrs.gross.se": _ratio(tp, tp + fn), "qrs.gross.ppv": _ratio(tp, tp + fp)}
+    figures: dict[str, Any] = {
+        "qrs.gross.se": _ratio(tp, tp + fn),
+        "qrs.gross.ppv": _ratio(tp, tp + fp),
+    }
     for s in scores:
         figures[f"qrs.records.{s.record}.se"] = _ratio(s.tp, s.tp + s.fn)
         figures[f"qrs.records.{s.record}.ppv"] = _ratio(s.tp, s.tp + s.fp)
@@ -274,7 +277,8 @@ def _run_annotated(db: Path, args: argparse.Namespace) -> dict[str, Any]:
               f"  (reference {len(af_ref)}, detected {len(af_det)})")
     hours = sum(s.duration_s for s in scores) / 3600.0
     secs = sum(s.seconds for s in scores)
-    print(f"pipeline time: {secs:.2f} s for {hours:.2f} h of ECG ({secs / max(hours, 1e-9):.3f} s/h)")
+    print(f"pipeline time: {secs:.2f} s for {hours:.2f} h of ECG "
+          f"({secs / max(hours, 1e-9):.3f} s/h)")
     return {k: v for k, v in figures.items() if not (isinstance(v, float) and np.isnan(v))}
 
 
@@ -293,8 +297,10 @@ def decide_cinc(x: NDArray[np.float32], fs: float, af_fraction: float) -> str:
     """Record-level rhythm class (``N``, ``A`` or ``O``) from the detector output.
 
     ``A`` when at least ``af_fraction`` of the record lies in detected AF (episodes of any
-    length: ``af_min_s`` is 0 for these short strips); otherwise ``O`` when the pipeline found
-    ectopic beats, pauses, brady/tachycardia or ventricular runs; otherwise ``N``.
+    length: ``af_min_s`` is 0 for these short strips); otherwise ``O`` when the pipeline found a
+    pause, ventricular tachycardia, bigeminy or trigeminy, or when at least
+    ``CINC_ECTOPIC_FRACTION`` of the beats are ectopic (S or V); otherwise ``N`` (sinus
+    bradycardia and tachycardia count as normal, as in the challenge's labels).
     """
     params = EcgParams(rhythm=replace(EcgParams().rhythm, af_min_s=0.0))
     res = analyse_ecg(x, fs, params)
@@ -302,7 +308,8 @@ def decide_cinc(x: NDArray[np.float32], fs: float, af_fraction: float) -> str:
     af = sum(e.offset_s - e.onset_s for e in res.rhythms if e.label == "AFIB")
     if dur > 0 and af / dur >= af_fraction:
         return "A"
-    if any(e.label != "AFIB" for e in res.rhythms) or bool((res.labels != "N").any()):
+    ectopic = float(np.isin(res.labels, ("S", "V")).mean()) if res.labels.size else 0.0
+    if any(e.label in CINC_OTHER_EVENTS for e in res.rhythms) or ectopic >= CINC_ECTOPIC_FRACTION:
         return "O"
     return "N"
 

@@ -58,7 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dod", type=Path, default=None,
                         help="dod-scorers folder (default: beside --db, when present)")
     parser.add_argument("--no-yasa", action="store_true", help="skip the YASA peer figures")
-    parser.add_argument("--hmm", action="store_true", help="stage with the HMM pass on")
+    parser.add_argument("--no-hmm", action="store_true",
+                        help="main staging figures without the HMM pass (both are reported)")
 
 
 # ---------------------------------------------------------------- metrics
@@ -270,9 +271,14 @@ def run(args: argparse.Namespace) -> int:
         refs, ours, theirs = [], [], []
         t_ours = t_yasa = 0.0
         totals: dict[str, dict[str, list[int]]] = {}
+        hmm = not args.no_hmm
+        alt_refs, alt_preds = [], []
         for ex in excerpts:
-            pred, t = _our_stages(ex, args.hmm)
+            pred, t = _our_stages(ex, hmm)
             t_ours += t
+            alt, _ = _our_stages(ex, not hmm)
+            alt_refs.append(ex.stages[: alt.size])
+            alt_preds.append(alt[: ex.stages.size])
             m = staging_metrics(ex.stages, pred)
             _flatten(f"staging.excerpts.{ex.name}", m, out)
             refs.append(ex.stages[: pred.size])
@@ -310,6 +316,9 @@ def run(args: argparse.Namespace) -> int:
         _flatten("staging.pooled", staging_metrics(np.concatenate(refs), np.concatenate(ours)),
                  out)
         out["staging.seconds"] = t_ours
+        out["staging.hmm"] = float(hmm)
+        _flatten("staging.nohmm.pooled" if hmm else "staging.hmm.pooled",
+                 staging_metrics(np.concatenate(alt_refs), np.concatenate(alt_preds)), out)
         if use_yasa and theirs:
             _flatten("staging.yasa.pooled", staging_metrics(
                 np.concatenate([a for a, _ in theirs]), np.concatenate([b for _, b in theirs])),
@@ -317,7 +326,7 @@ def run(args: argparse.Namespace) -> int:
             out["staging.yasa.seconds"] = t_yasa
         ex3 = next((ex for ex in excerpts if ex.name == "excerpt3"), None)
         if ex3 is not None:
-            _psg_excerpt3(args.db, args.hmm, use_yasa, out, ex3.stages)
+            _psg_excerpt3(args.db, hmm, use_yasa, out, ex3.stages)
         dod = args.dod or (args.db.parent / "dod-scorers")
         _dod_reference(dod, out)
         for var, per in totals.items():
@@ -337,10 +346,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     for key in sorted(out):
-        if not isinstance(out[key], list) and (".pooled." in key or key.startswith(
+        if not isinstance(out[key], list) and (".pooled." in key or (key.startswith(
                 ("spindles.f1", "spindles.yasa", "spindles.human", "human.", "staging.psg",
                  "staging.yasa.psg", "staging.seconds", "staging.yasa.seconds"))
-                and ".f1." not in key.replace("spindles.", "", 1)):
+                and ".f1." not in key.replace("spindles.", "", 1))):
             print(f"{key:48s} {out[key]:.4f}")
     if args.json:
         args.json.write_text(json.dumps(out, indent=2, sort_keys=True))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from typing import Annotated
 
 from litestar import Controller, get
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 
 from server.errors import InvalidWindowError
 from server.routes.recordings import catalog_of
@@ -24,12 +25,12 @@ class AnnotationsController(Controller):
     def list_annotations(
         self,
         state: State,
-        recording_id: str,
-        start_s: float = Parameter(default=0.0, description="Span start, s."),
-        stop_s: float = Parameter(default=math.inf, description="Span end (exclusive), s."),
-        limit: int | None = Parameter(
-            default=None, description="Most annotations returned (WAVESCORE_MAX_ANNOTATIONS)."
-        ),
+        recording_id: FromPath[str],
+        start_s: Annotated[float, QueryParameter(description="Span start (s).")] = 0.0,
+        stop_s: Annotated[float, QueryParameter(description="Span end, exclusive (s).")] = math.inf,
+        limit: Annotated[
+            int | None, QueryParameter(description="Most returned (WAVESCORE_MAX_ANNOTATIONS).")
+        ] = None,
     ) -> AnnotationListOut:
         """Annotations overlapping ``[start_s, stop_s)``, sorted by onset."""
         settings: Settings = state.settings

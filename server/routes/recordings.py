@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, get
 from litestar.datastructures import State
+from litestar.params import FromPath
 
 from server.services.catalog import Catalog
 from server.wire import RecordingListOut, RecordingOut
@@ -27,6 +28,6 @@ class RecordingsController(Controller):
         return RecordingListOut(recordings=catalog_of(state).list_recordings())
 
     @get("/{recording_id:str}", operation_id="getRecording", sync_to_thread=True)
-    def get_recording(self, state: State, recording_id: str) -> RecordingOut:
+    def get_recording(self, state: State, recording_id: FromPath[str]) -> RecordingOut:
         """Describe one recording: channels (name, kind, unit, native rate, samples)."""
         return catalog_of(state).describe(recording_id)

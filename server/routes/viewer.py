@@ -6,6 +6,7 @@ import msgspec
 from bokeh.settings import settings as bokeh_settings
 from litestar import Controller, Response, Router, get
 from litestar.datastructures import CacheControlHeader, State
+from litestar.params import FromPath
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
@@ -34,7 +35,7 @@ class ViewerController(Controller):
         media_type="text/html",
     )
     def recording(
-        self, state: State, request: Request[Any, Any, Any], recording_id: str
+        self, state: State, request: Request[Any, Any, Any], recording_id: FromPath[str]
     ) -> Response[str]:
         """Viewing page of one recording."""
         description = msgspec.to_builtins(catalog_of(state).describe(recording_id))

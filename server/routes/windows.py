@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, Response, get
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 
 from server.routes.recordings import catalog_of
 from server.services.windows import (
@@ -35,19 +37,19 @@ class WindowsController(Controller):
     def get_window(
         self,
         state: State,
-        recording_id: str,
-        start_s: float = Parameter(description="Window start, s from the recording start."),
-        stop_s: float = Parameter(description="Window end (exclusive), s."),
-        px: int = Parameter(default=1500, description="Pixel columns of the plot."),
-        channels: str | None = Parameter(
-            default=None, description="Comma-separated channel indices or names; default all."
-        ),
-        hp: float | None = Parameter(default=None, description="High-pass cut-off (Hz)."),
-        lp: float | None = Parameter(default=None, description="Low-pass cut-off (Hz)."),
-        notch: float | None = Parameter(default=None, description="Notch frequency (Hz)."),
-        filters: str | None = Parameter(
-            default=None, description="Per-channel filters: ch:hp:lp:notch items joined by ';'."
-        ),
+        recording_id: FromPath[str],
+        start_s: Annotated[float, QueryParameter(description="Window start (s).")],
+        stop_s: Annotated[float, QueryParameter(description="Window end, exclusive (s).")],
+        px: Annotated[int, QueryParameter(description="Pixel columns of the plot.")] = 1500,
+        channels: Annotated[
+            str | None, QueryParameter(description="Channel indices or names, comma-separated.")
+        ] = None,
+        hp: Annotated[float | None, QueryParameter(description="High-pass (Hz).")] = None,
+        lp: Annotated[float | None, QueryParameter(description="Low-pass (Hz).")] = None,
+        notch: Annotated[float | None, QueryParameter(description="Notch (Hz).")] = None,
+        filters: Annotated[
+            str | None, QueryParameter(description="Per channel: ch:hp:lp:notch;...")
+        ] = None,
     ) -> Response[bytes]:
         """Min/max envelope per pixel column, or raw samples at deep zoom, for each channel."""
         settings: Settings = state.settings

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from signal_io import ChannelInfo, find_recordings, open_recording
 from signal_io.deid import date_shift_days, pseudonym
-from signal_io.errors import IngestError, SignalIOError
+from signal_io.errors import IngestError, SignalIOError, UnreadablePathError
 from signal_io.ingest import (
     ProgressCallback,
     clean_stale_tmp,
@@ -210,6 +210,10 @@ def expand_sources(paths: Iterable[Path]) -> Iterator[tuple[Path, BaseException 
     the error describing it.
     """
     for path in paths:
+        if path.exists() and not (path.is_dir() or path.is_file()):
+            # a FIFO, socket or device would block or never end when read
+            yield path, UnreadablePathError("not a regular file or folder", path)
+            continue
         try:
             found = find_recordings(path)
         except (SignalIOError, OSError) as exc:

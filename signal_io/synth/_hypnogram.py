@@ -40,7 +40,7 @@ def make_hypnogram(
     seq: list[str] = []
 
     def add(stage: str, minutes: float) -> None:
-        seq.extend([stage] * max(1, int(round(minutes * per_min))))
+        seq.extend([stage] * max(1, round(minutes * per_min)))
 
     add("W", rng.uniform(8.0, 25.0))
     add("N1", rng.uniform(2.0, 6.0))
@@ -77,7 +77,7 @@ def make_hypnogram(
         elif stages[i] == "R" and stages[i - 1] == "R" and u < 0.02:
             stages[i] = "W" if u < 0.01 else "N1"
     if n_epochs * epoch_s > 6 * 3600:
-        tail = int(round(rng.uniform(3.0, 10.0) * per_min))
+        tail = round(rng.uniform(3.0, 10.0) * per_min)
         stages[-tail:] = "W"
     return stages
 

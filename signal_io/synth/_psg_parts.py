@@ -92,14 +92,16 @@ def _spectral_channels(
     # bins above the highest one with non-negligible power stay zero (no noise drawn for them)
     peak = psd_comps.max(axis=0)
     n_freq = int(np.nonzero(peak > 1e-6 * peak.max())[0][-1]) + 1
-    psd_comps = psd_comps[:, :n_freq]
+    psd32 = np.ascontiguousarray(psd_comps[:, :n_freq], dtype=np.float32)
+    var32 = [np.asarray(v, dtype=np.float32) for v in var_frames]
     for k0, k1 in sp.iter_chunks(grid):
-        z_shared = sp.complex_noise(rng, (k1 - k0, n_freq)) if shared > 0 else None
-        for ola, var in zip(outs, var_frames, strict=True):
-            mag = np.sqrt(var[k0:k1] @ psd_comps).astype(np.float32)
+        z_shared = a * sp.complex_noise(rng, (k1 - k0, n_freq)) if shared > 0 else None
+        for ola, var in zip(outs, var32, strict=True):
+            mag = np.sqrt(var[k0:k1] @ psd32)
             z = sp.complex_noise(rng, (k1 - k0, n_freq))
             if z_shared is not None:
-                z = a * z_shared + b * z
+                z *= b
+                z += z_shared
             ola.feed(k0, sp.synth_frames(mag, z, grid.frame_len, ola.window))
     return [o.finish() for o in outs]
 
@@ -121,7 +123,7 @@ def synth_exg(
     levels[wake, 3] *= r_eeg.uniform(0.3, 1.3, int(wake.sum()))  # eyes open / closed
     var_sec = _per_second(levels**2, epoch_s, duration_s)
 
-    grid = sp.FrameGrid.for_signal(int(round(duration_s * eeg_fs)), eeg_fs, HOP_S)
+    grid = sp.FrameGrid.for_signal(round(duration_s * eeg_fs), eeg_fs, HOP_S)
     var_frames = sp.box_average(var_sec, grid.centres_s, HOP_S)
     freqs = grid.freqs_hz
     psd = np.stack([grid.unit_psd(sp.band_shape(freqs, k, lo, min(hi, 0.45 * eeg_fs)))
@@ -132,7 +134,7 @@ def synth_exg(
     eeg, eog = chans[: len(names)], chans[len(names):]
 
     emg_levels = EMG_RMS_UV[stage_idx] * r_emg.lognormal(0.0, 0.2, n_epochs)
-    emg_grid = sp.FrameGrid.for_signal(int(round(duration_s * emg_fs)), emg_fs, 1.0)
+    emg_grid = sp.FrameGrid.for_signal(round(duration_s * emg_fs), emg_fs, 1.0)
     emg_var = sp.box_average(_per_second(emg_levels[:, None] ** 2, epoch_s, duration_s),
                              emg_grid.centres_s, 1.0)
     emg_psd = emg_grid.unit_psd(sp.band_shape(emg_grid.freqs_hz, "band", 10.0,
@@ -311,15 +313,14 @@ def add_eye_movements(
                 wv.add_at(eye, fs, t, wv.eye_step(fs, amp, 0.04, tau))
                 truth.append((t, 0.3, "saccade"))
         near_onset = stage == "W" and first_sleep - 3 <= e < first_sleep
-        if stage == "N1" or near_onset:
-            if rng.random() < 0.7:
-                dur = float(min(rng.uniform(6.0, 20.0), span))
-                if dur >= 3.0:
-                    t = float(rng.uniform(t0, t0 + span - dur + 1e-9))
-                    wave = wv.slow_eye_movement(fs, dur, float(rng.uniform(0.15, 0.4)),
-                                                float(rng.uniform(60.0, 150.0)))
-                    wv.add_at(eye, fs, t, wave)
-                    truth.append((t, dur, "SEM"))
+        if (stage == "N1" or near_onset) and rng.random() < 0.7:
+            dur = float(min(rng.uniform(6.0, 20.0), span))
+            if dur >= 3.0:
+                t = float(rng.uniform(t0, t0 + span - dur + 1e-9))
+                wave = wv.slow_eye_movement(fs, dur, float(rng.uniform(0.15, 0.4)),
+                                            float(rng.uniform(60.0, 150.0)))
+                wv.add_at(eye, fs, t, wave)
+                truth.append((t, dur, "SEM"))
         if stage == "R":
             for t_burst in _poisson_onsets(rng, 1.2 * scale, t0, max(span - 6.0, 0.0)):
                 t = t_burst
@@ -375,8 +376,9 @@ def synth_ecg(
 
     bpm = _HR_BPM[stage_idx] + rng.normal(0.0, 1.5, stage_idx.size)
     kernel = np.ones(5) / 5.0
-    bpm = np.convolve(np.pad(bpm, 2, mode="edge"), kernel, mode="valid")
-    times = (np.arange(stage_idx.size) + 0.5) * epoch_s
+    bpm = np.asarray(np.convolve(np.pad(bpm, 2, mode="edge"), kernel, mode="valid"),
+                     dtype=np.float64)
+    times = (np.arange(stage_idx.size, dtype=np.float64) + 0.5) * epoch_s
     ecg = make_ecg(
         fs, duration_s, seed=int(rng.integers(2**31)), heart_rate_bpm=float(np.mean(bpm)),
         pvc_fraction=0.004, svpb_fraction=0.004, hr_trend=(times, bpm),

@@ -81,7 +81,7 @@ def synth_resp_spo2(
     desaturations
         ``(onset_s, duration_s, drop_pct)``.
     """
-    n = int(round(duration_s * resp_fs))
+    n = round(duration_s * resp_fs)
     t = np.arange(n) / resp_fs
     # slowly varying parameters on a 10-Hz control grid, then interpolated to resp_fs
     ctl_fs = 10.0
@@ -144,7 +144,7 @@ def synth_resp_spo2(
     if spo2_fs == 1.0:
         spo2 = spo2_1hz
     else:
-        n_s = int(round(duration_s * spo2_fs))
+        n_s = round(duration_s * spo2_fs)
         spo2 = np.interp(np.arange(n_s) / spo2_fs, ts, spo2_1hz)
     resp = [np.asarray(x, dtype=np.float32) for x in (airflow, thorax, abdomen)]
     return resp, np.asarray(spo2, dtype=np.float32), events, desats

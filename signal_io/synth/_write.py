@@ -178,7 +178,7 @@ def _write_ecg_wfdb(stem: Path, synth: SynthECG, changes: list[tuple[float, str]
     beat_samples = np.round(synth.beats_s * fs).astype(np.int64)
     rows = [(int(s), 1, str(sym), "") for s, sym in zip(beat_samples, synth.beat_labels,
                                                          strict=True)]
-    rows += [(int(round(t * fs)), 0, "+", f"({lab}") for t, lab in changes]
+    rows += [(round(t * fs), 0, "+", f"({lab}") for t, lab in changes]
     rows.sort(key=lambda r: (r[0], r[1]))
     n = synth.signal.size
     rows = [r for r in rows if 0 <= r[0] < n]
@@ -317,5 +317,11 @@ def write_eeg_edf(
     return [p, tp]
 
 
-__all__ = ["START_TIME", "STAGE_TEXT", "TRUTH_SCHEMA", "write_ecg_record", "write_eeg_edf",
-           "write_psg_edf"]
+__all__ = [
+    "STAGE_TEXT",
+    "START_TIME",
+    "TRUTH_SCHEMA",
+    "write_ecg_record",
+    "write_eeg_edf",
+    "write_psg_edf",
+]

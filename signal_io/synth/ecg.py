@@ -45,13 +45,11 @@ _NORMAL_WAVES: tuple[tuple[float, float, float], ...] = (
 )
 _NORMAL_T: tuple[tuple[float, float, float], ...] = ((0.22, 0.055, 0.12), (0.29, 0.045, 0.22))
 _PVC_WAVES: tuple[tuple[float, float, float], ...] = (
-    (-0.055, 0.020, 0.25),  # initial slurred positive deflection
-    (0.000, 0.034, -1.30),  # broad dominant negative deflection (fiducial)
-    (0.070, 0.030, 0.20),  # terminal return
+    (-0.060, 0.015, 0.12),  # small initial positive notch
+    (0.000, 0.037, -1.30),  # broad dominant negative deflection (fiducial)
+    (0.080, 0.025, 0.15),  # terminal return
 )
 _PVC_T: tuple[tuple[float, float, float], ...] = ((0.30, 0.070, 0.45),)
-_PRE_S = 0.30  # rendering window before the R peak
-_POST_S = 0.75  # rendering window after the R peak (T wave of long RR included)
 
 Rhythm = tuple[float, float, str]
 
@@ -239,9 +237,6 @@ def _render_beats(
     sig = np.zeros(n, dtype=np.float64)
     if not beats:
         return sig
-    pre = int(np.ceil(_PRE_S * fs))
-    post = int(np.ceil(_POST_S * fs))
-    offsets = np.arange(-pre, post + 1)
     times = np.array([b.time_s for b in beats])
     rr = np.clip(np.array([b.rr_prev_s for b in beats]), 0.25, 2.5)
     # per-beat wave tables (n_beats, n_waves, 3): centre, sd, amplitude
@@ -264,21 +259,23 @@ def _render_beats(
         table[i] = waves
     # small beat-to-beat amplitude variation (respiration modulates QRS amplitude)
     table[:, :, 2] *= rng.normal(1.0, 0.03, (len(beats), 1))
-    block = 2048
-    for b0 in range(0, len(beats), block):
-        sl = slice(b0, b0 + block)
-        t_b = times[sl]
-        centre_idx = np.round(t_b * fs).astype(np.int64)
-        idx = centre_idx[:, None] + offsets[None, :]
-        t_rel = idx / fs - t_b[:, None]
-        vals = np.zeros(idx.shape)
-        for w in range(n_waves):
-            c = table[sl, w, 0][:, None]
-            s = table[sl, w, 1][:, None]
-            a = table[sl, w, 2][:, None]
-            vals += a * np.exp(-0.5 * ((t_rel - c) / s) ** 2)
-        ok = (idx >= 0) & (idx < n)
-        sig += np.bincount(idx[ok], weights=vals[ok], minlength=n)
+    # each wave is evaluated within +-5 of its own standard deviation (the largest of that
+    # wave slot over all beats), around its own centre
+    block = 512
+    for w in range(n_waves):
+        half = int(np.ceil(5.0 * table[:, w, 1].max() * fs))
+        offsets = np.arange(-half, half + 1)
+        for b0 in range(0, len(beats), block):
+            sl = slice(b0, b0 + block)
+            centre_t = times[sl] + table[sl, w, 0]
+            idx = np.round(centre_t * fs).astype(np.int64)[:, None] + offsets[None, :]
+            z = (idx / fs - centre_t[:, None]) / table[sl, w, 1][:, None]
+            vals = table[sl, w, 2][:, None] * np.exp(-0.5 * z * z)
+            ok = (idx >= 0) & (idx < n)
+            if not ok.any():
+                continue
+            lo, hi = int(idx[ok].min()), int(idx[ok].max()) + 1
+            sig[lo:hi] += np.bincount(idx[ok] - lo, weights=vals[ok], minlength=hi - lo)
     return sig
 
 
@@ -295,7 +292,8 @@ def _af_waves(
         f0 = rng.uniform(5.0, 7.5)
         fm = 0.8 * np.sin(2.0 * np.pi * rng.uniform(0.05, 0.2) * t + rng.uniform(0, 6.3))
         phase = 2.0 * np.pi * np.cumsum(f0 + fm) / fs
-        amp = rng.uniform(0.04, 0.09) * (1.0 + 0.4 * np.sin(2 * np.pi * 0.13 * t + rng.uniform(0, 6)))
+        swing = 1.0 + 0.4 * np.sin(2 * np.pi * 0.13 * t + rng.uniform(0, 6))
+        amp = rng.uniform(0.04, 0.09) * swing
         wave = amp * (np.sin(phase) + 0.35 * np.sin(2.0 * phase + 0.7))
         ramp = np.minimum(1.0, np.minimum(t, t[-1] - t) / 0.5)
         out[i0:i1] += wave * ramp
@@ -327,10 +325,12 @@ def _baseline_wander(n: int, fs: float, rng: np.random.Generator) -> NDArray[np.
     slow -= np.linspace(slow[0], slow[-1], slow.size)  # no net drift over the record
     from scipy.interpolate import CubicSpline
 
-    t = np.arange(n) / fs
-    drift = CubicSpline(t_knots, slow)(t)
-    resp = 0.08 * np.sin(2.0 * np.pi * rng.uniform(0.2, 0.3) * t + rng.uniform(0, 6.3))
-    return np.asarray(drift + resp, dtype=np.float64)
+    # smooth curve on a 20-Hz grid (all its content is below 1 Hz), then linear interpolation
+    t_ctl = np.arange(0.0, n / fs + 0.1, 0.05)
+    resp_hz, resp_phase = rng.uniform(0.2, 0.3), rng.uniform(0, 6.3)
+    ctl = CubicSpline(t_knots, slow)(t_ctl) + 0.08 * np.sin(2.0 * np.pi * resp_hz * t_ctl
+                                                           + resp_phase)
+    return np.asarray(np.interp(np.arange(n) / fs, t_ctl, ctl), dtype=np.float64)
 
 
 def _base_rhythms(
@@ -451,7 +451,7 @@ def make_ecg(
 
     seq = np.random.SeedSequence(seed)
     r_beats, r_render, r_af, r_noise, r_base = (np.random.default_rng(s) for s in seq.spawn(5))
-    n = int(round(duration_s * fs))
+    n = round(duration_s * fs)
     beats = _build_beats(
         r_beats, n / fs, heart_rate_bpm, pvc_fraction, svpb_fraction,
         af_episodes, vt_episodes, pauses_s, hr_trend,

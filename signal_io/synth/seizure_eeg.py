@@ -101,7 +101,7 @@ def _region(electrode: str) -> str:
 def _default_seizures(rng: np.random.Generator, duration_s: float) -> list[tuple[float, float]]:
     if duration_s < 120.0:
         return []
-    n = max(1, int(round(duration_s / 1200.0)))
+    n = max(1, round(duration_s / 1200.0))
     slot = duration_s / n
     out = []
     for i in range(n):
@@ -112,7 +112,9 @@ def _default_seizures(rng: np.random.Generator, duration_s: float) -> list[tuple
     return out
 
 
-def _state_levels(rng: np.random.Generator, n_sec: int) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+def _state_levels(
+    rng: np.random.Generator, n_sec: int
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """Per-second component RMS (n_sec, 5) and state index (n_sec,)."""
     state = np.zeros(n_sec, dtype=np.int64)
     t = 0
@@ -179,7 +181,7 @@ def make_seizure_eeg(
     electrodes = list(ELECTRODES)[:n_channels]
     names = [e + CHANNEL_SUFFIX for e in electrodes]
     pos = np.array([ELECTRODES[e] for e in electrodes])
-    n = int(round(duration_s * fs))
+    n = round(duration_s * fs)
     n_sec = int(np.ceil(duration_s))
 
     plans = [_plan_seizure(r_dis, on, off, pos) for on, off in spans]
@@ -200,8 +202,8 @@ def make_seizure_eeg(
             mult[during] *= 0.6
             after = ts >= plan.offset_s
             decay = np.exp(-(ts[after] - plan.offset_s) / plan.postictal_s) * min(g, 1.0)
-            mult[after, 1] *= 1.0 + 5.0 * decay  # delta up
-            mult[after, 2] *= 1.0 + 1.5 * decay  # theta up
+            mult[after, 1] *= 1.0 + 12.0 * decay  # delta up
+            mult[after, 2] *= 1.0 + 3.0 * decay  # theta up
             mult[after, 3] *= 1.0 - 0.85 * decay  # alpha down
             mult[after, 4] *= 1.0 - 0.6 * decay  # beta down
         var = base_var * mult * REGION_GAIN[_region(e)] ** 2
@@ -254,7 +256,7 @@ def _plan_seizure(
         amp_uv=float(rng.uniform(100.0, 250.0)), f_start_hz=float(rng.uniform(5.0, 8.0)),
         f_end_hz=float(rng.uniform(1.8, 3.0)),
         fast_onset_s=float(rng.uniform(2.0, 4.0)) if rng.random() < 0.5 else 0.0,
-        postictal_s=float(rng.uniform(60.0, 240.0)) / 3.0,
+        postictal_s=float(rng.uniform(60.0, 240.0)) / 2.0,
     )
 
 
@@ -262,8 +264,8 @@ def _render_seizure(
     data: list[NDArray[np.float32]], fs: float, plan: _SeizurePlan, rng: np.random.Generator
 ) -> None:
     dur = plan.offset_s - plan.onset_s
-    i0 = int(round(plan.onset_s * fs))
-    m = min(int(round(dur * fs)), data[0].size - i0)
+    i0 = round(plan.onset_s * fs)
+    m = min(round(dur * fs), data[0].size - i0)
     t = np.arange(m) / fs
     u = t / dur
     freq = plan.f_start_hz * (plan.f_end_hz / plan.f_start_hz) ** u
@@ -285,7 +287,7 @@ def _render_seizure(
         if g < 0.05:
             continue
         join = np.clip((t - plan.delay_s[c]) / 3.0, 0.0, 1.0)
-        lag = int(round(0.004 * plan.delay_s[c] * fs))  # a few ms of lag per spread second
+        lag = round(0.004 * plan.delay_s[c] * fs)  # a few ms of lag per spread second
         w = np.roll(wave, lag) if lag else wave
         sig = g * join * env * w
         if g >= 0.9:

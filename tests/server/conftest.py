@@ -32,11 +32,13 @@ SYNTH_START = datetime(2024, 3, 9, 22, 47, 5)
 
 @dataclass(frozen=True)
 class DataDir:
-    """An ingested data folder: ids of the synthetic night and of MIT-BIH 208."""
+    """An ingested data folder: ids of the synthetic night and of MIT-BIH 208, and an API token
+    of a user allowed to view them."""
 
     path: Path
     synth_id: str
     mitbih_id: str
+    token: str
 
 
 def write_synthetic_night(path: Path, duration_s: float = SYNTH_DURATION_S, *,
@@ -64,6 +66,12 @@ def ingest_into(data_dir: Path, sources: list[Path]) -> list[str]:
     return ids
 
 
+def create_viewer_token(data_dir: Path, name: str = "viewer-tests") -> str:
+    """Create an annotator (may view recordings) in the data folder's store; return its token."""
+    with Store.open(data_dir / "wavescore.duckdb") as store:
+        return store.create_user(name, "annotator").token
+
+
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> DataDir:
     """A data folder holding the synthetic night and MIT-BIH 208, ingested once per session."""
@@ -71,7 +79,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> DataDir:
     src = tmp_path_factory.mktemp("sources")
     edf = write_synthetic_night(src / "night.edf")
     synth_id, mitbih_id = ingest_into(root, [edf, SAMPLE_DATA / "208.hea"])
-    return DataDir(root, synth_id, mitbih_id)
+    return DataDir(root, synth_id, mitbih_id, create_viewer_token(root))
 
 
 @pytest.fixture(scope="session")
@@ -88,7 +96,8 @@ def app(settings: Settings) -> Litestar:
 
 
 @pytest.fixture(scope="module")
-def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
-    """A test client with the app's lifespan running (store open, kernels warm)."""
+def client(app: Litestar, data_dir: DataDir) -> Iterator[TestClient[Litestar]]:
+    """A signed-in test client with the app's lifespan running (store open, kernels warm)."""
     with TestClient(app=app) as c:
+        c.headers["Authorization"] = f"Bearer {data_dir.token}"
         yield c

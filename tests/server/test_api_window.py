@@ -107,7 +107,7 @@ def test_mixed_rates_are_each_served_at_their_native_rate(client: Client, data_d
                                                          synth: StoredRecording) -> None:
     rates = {c.fs for c in synth.channels}
     assert len(rates) >= 3, "the synthetic night must mix rates for this test"
-    head, data = get_window(client, data_dir.synth_id, start_s=300, stop_s=330, px=2000)
+    head, data = get_window(client, data_dir.synth_id, start_s=300, stop_s=330, px=4000)
     assert data.size == sum(m["length"] for m in head["channels"])
     for meta in head["channels"]:
         ch = synth.channels[meta["index"]]

@@ -250,3 +250,46 @@ def test_ingest_as_subprocess_prints_summary_and_exits_zero(tmp_path: Path) -> N
     )
     assert proc.returncode == 0, proc.stderr
     assert " ingested " in proc.stdout and "Traceback" not in proc.stderr
+
+
+def test_progress_bar_reports_samples_and_current_channel(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from server.commands.ingest import tqdm_progress
+    from signal_io import ChannelInfo, ChannelKind
+
+    chans = [ChannelInfo(i, f"EEG {i}", ChannelKind.EEG, "uV", 100.0, 50) for i in range(2)]
+    with tqdm_progress(True, mininterval_s=0)(Path("night.edf"), 2) as callback:
+        assert callback is not None
+        callback(chans[0], 50, 100)
+        callback(chans[1], 100, 100)
+    err = capsys.readouterr().err
+    assert "night.edf" in err and "ch 2/2 EEG 1" in err and "100/100" in err, err
+    with tqdm_progress(False)(Path("night.edf"), 2) as callback:
+        assert callback is None
+
+
+def test_demo_ingests_synthetic_set_then_calls_serve(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import server.commands.serve as serve_cmd
+    import signal_io.synth as synth
+    from server.settings import Settings
+
+    made: list[Path] = []
+
+    def fake_ensure(folder: Path) -> list[Path]:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        made[:] = [_write_edf(folder / "demo.edf", 9)]
+        return made
+
+    served: list[Settings] = []
+    monkeypatch.setattr(synth, "ensure_demo_recordings", fake_ensure)
+    monkeypatch.setattr(serve_cmd, "serve", lambda s: served.append(s) or 0)
+    assert main(["demo", "-q"]) == 0
+    out = capsys.readouterr().out
+    assert out.count(" ingested ") == 3
+    assert made == [data_dir / "synthetic" / "demo.edf"]
+    assert len(served) == 1 and served[0].data_dir == data_dir

@@ -127,7 +127,14 @@ def _unreadable(tmp: Path) -> Path:
     return p
 
 
+def _fifo(tmp: Path) -> Path:
+    p = tmp / "pipe.edf"
+    os.mkfifo(p)
+    return p
+
+
 CASES: dict[str, Callable[[Path], Path]] = {
+    "fifo_named_edf": _fifo,
     "truncated_dat": _truncated_dat,
     "lying_header": _lying_header,
     "absurd_wfdb_sample_count": _absurd_wfdb,

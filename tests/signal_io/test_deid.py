@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import wfdb
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from signal_io import Annotation, ChannelInfo, ChannelKind, HeaderFields, open_recording
 from signal_io.deid import (
@@ -183,6 +185,32 @@ def test_words_of_the_patient_field_are_scrubbed_from_annotations() -> None:
     assert res.report["annotations"]["by_rule"] == {"known_identifier": 2}
 
 
+def test_placeholder_and_clinical_words_of_header_fields_do_not_scrub_labels() -> None:
+    header = HeaderFields(patient="Sleep study EEG Patient No_Name",
+                          recording="Startdate 03-APR-2019 X X NKC-EEG-1100C")
+    ch = ChannelInfo(0, "EEG C3-M2", ChannelKind.EEG, "uV", 200.0, 10)
+    labels = ["Sleep stage N2", "EEG arousal", "Patient Event", "+0.000000", "Name check"]
+    res = deidentify(header=header, start_time=None, channels=[ch],
+                     annotations=[Annotation(float(i), 0.0, t) for i, t in enumerate(labels)],
+                     shift_days=-1000)
+    assert [a.label for a in res.annotations] == labels
+    assert res.report["annotations"]["scrubbed"] == 0
+
+
+def test_annotation_channel_references_follow_scrubbed_channel_labels() -> None:
+    header = HeaderFields(patient="X X X X Zaphod")
+    chans = [ChannelInfo(0, "Zaphod EEG", ChannelKind.EEG, "uV", 100.0, 10),
+             ChannelInfo(1, "ECG", ChannelKind.ECG, "mV", 100.0, 10)]
+    anns = [Annotation(0.0, 1.0, "artefact", channel="Zaphod EEG"),
+            Annotation(1.0, 1.0, "artefact", channel="ECG"),
+            Annotation(2.0, 1.0, "artefact", channel="Zaphod extra")]
+    res = deidentify(header=header, start_time=None, channels=chans, annotations=anns,
+                     shift_days=-1000)
+    assert [c.name for c in res.channels] == ["[ID] EEG", "ECG"]
+    assert [a.channel for a in res.annotations] == ["[ID] EEG", "ECG", "[ID] extra"]
+    assert res.report["channels"]["scrubbed"] == [{"index": 0, "rules": ["known_identifier"]}]
+
+
 # ------------------------------------------------------------------------- end to end, stored
 
 
@@ -264,3 +292,14 @@ def test_planted_wfdb_comments_and_aux_notes_never_reach_the_stored_folder(
     labels = [a["label"] for a in
               json.loads((res.path / "annotations.json").read_text())["annotations"]]
     assert "AFIB" in labels and "N" in labels
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(
+    ["Dr", "Smith", "MRN", "12345678", "2019-03-02", "22:30", "age", "95", "Sleep", "stage",
+     "N2", "SpO2", "85", "born", "1931", "[ID]", "[NAME]", "ID", "+44", "555-123-4567",
+     "a@b.org", "year", "old", "Patient", "Event", ":", "-", "."]), max_size=12))
+def test_scrubbing_is_idempotent(words: list[str]) -> None:
+    text = " ".join(words)
+    once, _ = scrub_text(text)
+    assert scrub_text(once) == (once, [])

@@ -292,3 +292,31 @@ def test_channel_out_of_range_raises(stored: Path) -> None:
         s.raw(2)
     with pytest.raises(ChannelNotFoundError):
         s.window(-1, 0, 10, 5)
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("folder", ["misc-edf", "misc-wfdb"])
+def test_every_real_sample_file_round_trips(folder: str, tmp_path: Path) -> None:
+    from signal_io import find_recordings
+    from tests.conftest import need_shared
+
+    files = find_recordings(need_shared(folder))
+    assert files
+    for src in files:
+        with open_recording(src) as rec:
+            digests = hash_files(rec.source_files)
+            res = ingest_recording(rec, tmp_path, recording_id=f"r{src.stem.lower()}",
+                                   content_sha256=content_sha256(digests),
+                                   source_files_sha256=digests, shift_days=-1000)
+            s = open_stored(res.path)
+            assert [(c.name, c.fs, c.n_samples) for c in s.channels] == [
+                (c.name, c.fs, c.n_samples) for c in rec.channels]
+            for ch in rec.channels:
+                np.testing.assert_array_equal(s.raw(ch.index), rec.read(ch.index))
+            anns = rec.annotations()
+            assert [(a.onset_s, a.duration_s) for a in s.annotations()] == [
+                (a.onset_s, a.duration_s) for a in anns], src
+            if rec.start_time is not None:
+                assert s.start_time is not None
+                assert s.start_time.time() == rec.start_time.time()
+                assert (rec.start_time - s.start_time).days == 1000

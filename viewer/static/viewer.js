@@ -121,34 +121,41 @@
   }
 
   function buildXY(ch) {
+    const k0 = st.sourceIdx[ch.index];
+    const src = st.m.sources[k0];
     const lane = laneOf(ch.index);
-    const src = st.m.sources[st.sourceIdx[ch.index]];
-    if (lane === null) { src.data = { x: [], y: [] }; return; }
+    if (lane === null) { src.data = { x: [], y: [], lo: [], hi: [] }; return; }
     const k = (st.gain[ch.index] || 1) * 0.9 / (st.scale[ch.index] || 1);
     const c = ch.centre;
     const v = ch.values;
-    let x, y;
+    const n = ch.n;
+    const x = new Float64Array(n);
     if (ch.mode === "raw") {
-      x = new Float64Array(ch.n);
-      y = new Float64Array(ch.n);
-      for (let i = 0; i < ch.n; i++) {
+      const y = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
         x[i] = ch.t0_s + i * ch.step_s;
         y[i] = lane + (v[i] - c) * k;
       }
+      src.data = { x, y, lo: y, hi: y };
     } else {
-      // min/max per column drawn as a zig-zag that alternates min,max / max,min so a single
+      // min..max per pixel column as a filled band, at least one pixel thick, so a single
       // short event (one premature beat) still shows at full height
-      x = new Float64Array(2 * ch.n);
-      y = new Float64Array(2 * ch.n);
-      for (let i = 0; i < ch.n; i++) {
-        const t = Math.max(ch.t0_s + (i + 0.5) * ch.step_s, ch.start_s);
-        const lo = lane + (v[2 * i] - c) * k;
-        const hi = lane + (v[2 * i + 1] - c) * k;
-        x[2 * i] = t; x[2 * i + 1] = t;
-        if (i % 2 === 0) { y[2 * i] = lo; y[2 * i + 1] = hi; } else { y[2 * i] = hi; y[2 * i + 1] = lo; }
+      const lo = new Float64Array(n);
+      const hi = new Float64Array(n);
+      const span = st.m.y_range.end - st.m.y_range.start;
+      const minH = span / Math.max(50, st.m.plot.inner_height || 500);
+      for (let i = 0; i < n; i++) {
+        x[i] = Math.max(ch.t0_s + (i + 0.5) * ch.step_s, ch.start_s);
+        let a = lane + (v[2 * i] - c) * k;
+        let b = lane + (v[2 * i + 1] - c) * k;
+        if (b - a < minH) { const m = (a + b) / 2; a = m - minH / 2; b = m + minH / 2; }
+        lo[i] = a; hi[i] = b;
       }
+      src.data = { x, y: lo, lo, hi };
     }
-    src.data = { x, y };
+    const shown = st.visible.has(ch.index);
+    st.m.renderers[k0].visible = shown && ch.mode === "raw";
+    st.m.bands[k0].visible = shown && ch.mode !== "raw";
   }
 
   function redrawAll() {
@@ -170,7 +177,12 @@
     st.m.yaxis.ticker.ticks = ticks;
     st.m.yaxis.major_label_overrides = overrides;
     st.m.y_range.setv({ start: -0.6, end: Math.max(shown.length, 1) - 0.4 });
-    st.m.renderers.forEach((r, k) => { r.visible = st.visible.has(st.rec.channels[k].index); });
+    st.m.renderers.forEach((r, k) => {
+      const idx = st.rec.channels[k].index;
+      const mode = st.data[idx] ? st.data[idx].mode : "raw";
+      r.visible = st.visible.has(idx) && mode === "raw";
+      st.m.bands[k].visible = st.visible.has(idx) && mode !== "raw";
+    });
   }
 
   function drawWindow(head, data) {
@@ -188,7 +200,7 @@
     // channels not in this response (hidden) are cleared
     for (const idx of Object.keys(st.data)) {
       if (!head.channels.some((c) => c.index === +idx)) {
-        st.m.sources[st.sourceIdx[idx]].data = { x: [], y: [] };
+        st.m.sources[st.sourceIdx[idx]].data = { x: [], y: [], lo: [], hi: [] };
         delete st.data[idx];
       }
     }
@@ -302,6 +314,7 @@
 
   function eventColour(ev) {
     const lab = (ev.label || "").toUpperCase();
+    if (ev.status === "proposed") { return "#e6550d"; }
     if (ev.kind === "beat") { return lab === "N" || lab === "." ? "#777777" : "#d62728"; }
     if (ev.kind === "rhythm") { return "#9467bd"; }
     if (ev.kind === "stage") { return "#2ca02c"; }
@@ -309,25 +322,30 @@
   }
 
   function fetchOverlays(start, stop) {
+    // The recording's own annotations are always drawn; events (detected, human, reviewed) are
+    // drawn too when the server has the events endpoint. A failure of either leaves the other.
     const seq = ++st.overlaySeq;
     if (stop - start > OVERLAY_MAX_SPAN_S) { drawOverlays([], seq); return; }
     const base = st.cfg.api_url + "/recordings/" + encodeURIComponent(st.rec.id);
     const q = "?start_s=" + start.toFixed(3) + "&stop_s=" + stop.toFixed(3);
-    const fromAnnotations = () => fetch(base + "/annotations" + q)
-      .then((r) => (r.ok ? r.json() : { annotations: [] }))
-      .then((body) => body.annotations || []);
-    let p;
-    if (st.eventsUrlMissing) {
-      p = fromAnnotations();
-    } else {
-      // the events endpoint (detected/reviewed events) is preferred when the server has it
-      p = fetch(base + "/events" + q).then((r) => {
-        if (r.status === 404 || r.status === 405) { st.eventsUrlMissing = true; return fromAnnotations(); }
-        if (!r.ok) { return fromAnnotations(); }
-        return r.json().then((body) => body.events || body.annotations || []);
-      });
-    }
-    p.then((items) => drawOverlays(items, seq)).catch((err) => st.errors.push(String(err)));
+    const getList = (url, key) => fetch(url)
+      .then((r) => {
+        if (r.status === 404 || r.status === 405) {
+          if (key === "events") { st.eventsUrlMissing = true; }
+          return [];
+        }
+        return r.ok ? r.json().then((body) => body[key] || []) : [];
+      })
+      .catch((err) => { st.errors.push(String(err)); return []; });
+    const annotations = getList(base + "/annotations" + q, "annotations");
+    const events = st.eventsUrlMissing ? Promise.resolve([]) : getList(base + "/events" + q, "events");
+    Promise.all([annotations, events]).then(([a, e]) => {
+      const asEvents = e.map((ev) => ({
+        onset_s: ev.onset_s, duration_s: ev.duration_s, label: ev.label,
+        kind: ev.category, status: ev.status, source: ev.source,
+      }));
+      drawOverlays(a.concat(asEvents), seq);
+    });
   }
 
   function drawOverlays(items, seq) {
@@ -370,19 +388,18 @@
         const meta = head.channels[0];
         const v = data.subarray(meta.offset, meta.offset + meta.length);
         const s = robustStats(v, meta.mode);
-        const lo = s.centre - s.spread, span = 2 * s.spread || 1;
-        const per = meta.mode === "raw" ? 1 : 2;
-        const x = new Float64Array(meta.n * per);
-        const y = new Float64Array(meta.n * per);
+        const base = s.centre - s.spread, span = 2 * s.spread || 1;
+        const raw = meta.mode === "raw";
+        const x = new Float64Array(meta.n);
+        const lo = new Float64Array(meta.n);
+        const hi = new Float64Array(meta.n);
+        const norm = (val) => Math.min(1, Math.max(0, (val - base) / span));
         for (let i = 0; i < meta.n; i++) {
-          const t = meta.t0_s + (i + (per === 2 ? 0.5 : 0)) * meta.step_s;
-          for (let j = 0; j < per; j++) {
-            const val = v[i * per + (i % 2 === 0 ? j : per - 1 - j)];
-            x[i * per + j] = t;
-            y[i * per + j] = Math.min(1, Math.max(0, (val - lo) / span));
-          }
+          x[i] = meta.t0_s + (i + (raw ? 0 : 0.5)) * meta.step_s;
+          lo[i] = norm(raw ? v[i] : v[2 * i]);
+          hi[i] = Math.max(norm(raw ? v[i] : v[2 * i + 1]), lo[i] + 0.02);
         }
-        st.m.overview_src.data = { x, y };
+        st.m.overview_src.data = { x, lo, hi };
       })
       .catch((err) => st.errors.push(String(err)));
   }
@@ -447,7 +464,9 @@
 
   function selectChannel(index) {
     st.selected = index;
-    renderChannelList();
+    for (const li of document.querySelectorAll("#ws-channel-list li")) {
+      li.classList.toggle("selected", +li.dataset.index === index);
+    }
   }
 
   function moveSelection(delta) {
@@ -530,7 +549,9 @@
         mk("+", "raise gain (+)", () => changeGain(idx, GAIN_STEP)),
         mk("▲", "move up", () => moveChannel(idx, -1)),
         mk("▼", "move down", () => moveChannel(idx, 1)));
-      li.addEventListener("click", () => selectChannel(idx));
+      li.addEventListener("click", (e) => {
+        if (e.target === li || e.target === name || e.target === gain) { selectChannel(idx); }
+      });
       list.append(li);
     }
   }

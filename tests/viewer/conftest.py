@@ -1,0 +1,126 @@
+"""Browser fixtures: one real server (uvicorn in a thread) and one Chromium for the session.
+
+The server runs the real app over a data folder built through the real ingest path (a synthetic
+multi-rate night and MIT-BIH 208). Chromium is Debian's (``/usr/bin/chromium``) driven by
+Playwright; tests skip without it, or fail under ``WAVESCORE_REQUIRE_BROWSER=1``. A failing
+test saves a screenshot to ``test-artifacts/``. Every page collects console errors and page
+errors; :func:`open_viewer` fails the test when there are any.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.app import create_app
+from server.settings import Settings
+from tests.server.conftest import (
+    SAMPLE_DATA,
+    create_viewer_token,
+    ingest_into,
+    write_synthetic_night,
+)
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+NIGHT_S = 2 * 3600.0
+
+
+@dataclass
+class LiveServer:
+    """A running server: its base URL and the ids of its recordings."""
+
+    url: str
+    night_id: str
+    mitbih_id: str
+    token: str
+
+
+@dataclass
+class Viewer:
+    """An open viewer page and the console/page errors it logged."""
+
+    page: Any
+    errors: list[str] = field(default_factory=list)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory
+                ) -> Iterator[LiveServer]:
+    """uvicorn serving the real app on a free loopback port, in a thread."""
+    import uvicorn
+
+    root = tmp_path_factory.mktemp("viewer-data")
+    src = tmp_path_factory.mktemp("viewer-sources")
+    edf = write_synthetic_night(src / "night.edf", NIGHT_S, seed=11)
+    night_id, mitbih_id = ingest_into(root, [edf, SAMPLE_DATA / "208.hea"])
+    token = create_viewer_token(root)
+    settings = Settings(data_dir=root, port=_free_port())
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.port,
+                            access_log=False, log_level="warning", ws="none")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    yield LiveServer(f"http://127.0.0.1:{settings.port}", night_id, mitbih_id, token)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: Path) -> Iterator[Any]:
+    """One headless Chromium for the whole session."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(chromium_path), headless=True,
+                               args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture
+def viewer_page(browser: Any, live_server: LiveServer, request: pytest.FixtureRequest
+                ) -> Iterator[Viewer]:
+    """A fresh signed-in page (1400 x 900); screenshot to ``test-artifacts/`` on failure."""
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 900},
+        extra_http_headers={"Authorization": f"Bearer {live_server.token}"},
+    )
+    page = context.new_page()
+    viewer = Viewer(page)
+    page.on("console", lambda m: viewer.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: viewer.errors.append(f"pageerror: {e}"))
+    yield viewer
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))
+    context.close()
