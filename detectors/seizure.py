@@ -121,7 +121,7 @@ def channel_window_features(data: NDArray[np.floating], fs: float,
     """
     if not MIN_FS <= fs <= MAX_FS:
         raise SeizureInputError(f"sampling rate {fs} Hz outside {MIN_FS:g}-{MAX_FS:g} Hz")
-    x, fs_w = reduce_rate(data, fs, 128.0)
+    x, fs_w = reduce_rate(data, fs, 64.0)
     edges = block_edges(x.size, fs_w, BLOCK_S)
     w = max(1, int(round(window_s / BLOCK_S)))
     n_blocks = edges.size - 1

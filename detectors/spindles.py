@@ -183,7 +183,7 @@ def detect_spindles(data: NDArray[np.floating], fs: float,
     """
     if not MIN_FS <= fs <= MAX_FS:
         raise SpindleInputError(f"sampling rate {fs} Hz outside {MIN_FS:g}-{MAX_FS:g} Hz")
-    x, fs_w = reduce_rate(data, fs, 128.0)
+    x, fs_w = reduce_rate(data, fs, 64.0)
     edges = block_edges(x.size, fs_w, STEP_S)
     n_b = edges.size - 1
     if n_b < 5:

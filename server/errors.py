@@ -54,9 +54,9 @@ class NoSuitableChannelsError(ServerError, LookupError):
 
 __all__ = [
     "DetectorParamsError",
-    "NoSuitableChannelsError",
     "InvalidFilterError",
     "InvalidWindowError",
+    "NoSuitableChannelsError",
     "ServerError",
     "UnknownChannelError",
     "UnknownRecordingError",

@@ -11,6 +11,7 @@ from typing import Self
 
 from store._db import MIGRATIONS_DIR, Database, Migration, apply_migrations, load_migrations
 from store._event_types import Event, EventDraft, EventSource, EventStatus
+from store.agreement import AgreementMixin, PairAgreement, StageAgreement, cohen_kappa
 from store.audit import AuditEntry, AuditReport
 from store.errors import (
     DatabaseLockedError,
@@ -28,7 +29,7 @@ from store.sql import OUTPUT_FORMATS, RESEARCH_VIEWS, SqlMixin, SqlResult
 from store.users import ROLE_PERMISSIONS, SYSTEM_USER, NewUser, Permission, Role, User
 
 
-class Store(EventsMixin, SqlMixin):
+class Store(AgreementMixin, SqlMixin):
     """The wavescore database: every table API in one object.
 
     Opening applies migrations, installs the built-in label schemas, and disables DuckDB's
@@ -73,9 +74,11 @@ __all__ = [
     "EventDraft",
     "EventSource",
     "EventStatus",
+    "EventsMixin",
     "Migration",
     "MigrationError",
     "NewUser",
+    "PairAgreement",
     "Permission",
     "RecordingNotFoundError",
     "RecordingRow",
@@ -83,10 +86,12 @@ __all__ = [
     "Role",
     "SchemaTooNewError",
     "SqlResult",
+    "StageAgreement",
     "Store",
     "StoreError",
     "Study",
     "User",
     "apply_migrations",
+    "cohen_kappa",
     "load_migrations",
 ]

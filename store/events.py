@@ -472,25 +472,35 @@ class EventsMixin(LabelsMixin, UsersMixin, RecordingsMixin):
 
     def set_epoch_stage(self, recording_id: str, onset_s: float, epoch_s: float, label: str,
                         user: User) -> Event:
-        """Score one sleep epoch: confirm, relabel or create its stage event.
+        """Score one sleep epoch for ``user``: relabel their stage, take up a proposal, or create.
 
-        A proposal with the same label is confirmed; one with another label is edited; a
-        human stage already there is relabelled; otherwise a new stage event is created.
+        Scorers work independently: the user's own stage event for the epoch (created by them,
+        or a proposal they decided) is relabelled; otherwise an open proposal is confirmed (same
+        label) or edited (other label) and becomes theirs; otherwise a new stage event of theirs
+        is created. Other scorers' stages are never touched, so several people can score the
+        same night and be compared (:mod:`store.agreement`).
         """
-        existing = [
+        candidates = [
             e for e in self.list_events(recording_id, onset_s, onset_s + epoch_s,
                                         categories=["sleep_stage"])
-            if abs(e.onset_s - onset_s) < 1e-3 and e.status is not EventStatus.REJECTED
+            if abs(e.onset_s - onset_s) < 1e-3
         ]
-        if not existing:
-            return self.create_event(
-                recording_id, EventDraft(onset_s, epoch_s, label, "sleep_stage"), user)
-        e = existing[0]
-        if e.label == label and e.status is EventStatus.PROPOSED:
-            return self.confirm_event(e.event_id, user, e.version)
-        if e.label == label:
-            return e
-        return self.edit_event(e.event_id, user, e.version, label=label)
+        own = [e for e in candidates if e.status is not EventStatus.PROPOSED and (
+            e.created_by == user.name if e.source is EventSource.HUMAN
+            else e.updated_by == user.name)]
+        if own:
+            e = own[0]
+            if e.label == label and e.status is not EventStatus.REJECTED:
+                return e
+            return self.edit_event(e.event_id, user, e.version, label=label)
+        proposals = [e for e in candidates if e.status is EventStatus.PROPOSED]
+        if proposals:
+            e = proposals[0]
+            if e.label == label:
+                return self.confirm_event(e.event_id, user, e.version)
+            return self.edit_event(e.event_id, user, e.version, label=label)
+        return self.create_event(
+            recording_id, EventDraft(onset_s, epoch_s, label, "sleep_stage"), user)
 
     # ----------------------------------------------------------------- undo / redo
     def _undo_redo(self, user: User, redo: bool) -> Event:

@@ -32,7 +32,8 @@ from store._db import Database
 from store.errors import SqlFailedError, SqlRefusedError, SqlTimeoutError
 
 RESEARCH_VIEWS = frozenset(
-    {"events", "reviews", "detector_runs", "recordings", "channels", "studies", "label_schemas"}
+    {"events", "reviews", "detector_runs", "recordings", "channels", "studies", "label_schemas",
+     "adjudications"}
 )
 ALLOWED_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest"})
 OUTPUT_FORMATS = ("json", "csv", "parquet", "arrow")

@@ -155,13 +155,14 @@ def build_document(recording: Mapping[str, Any]) -> dict[str, Any]:
         CustomJS(
             args={
                 "plot": main, "x_range": x_range, "y_range": y_range, "sources": sources,
-                "renderers": renderers, "bands": bands, "overview": overview, "overview_src": overview_src,
+                "renderers": renderers, "bands": bands, "overview": overview,
+                "overview_src": overview_src,
                 "cursor": cursor, "spans": spans, "points": points, "labels": labels,
                 "yaxis": main.yaxis[0],
             },
             code=(
-                "window.wavescore.attach({plot, x_range, y_range, sources, renderers, bands, overview,"
-                " overview_src, cursor, spans, points, labels, yaxis});"
+                "window.wavescore.attach({plot, x_range, y_range, sources, renderers, bands,"
+                " overview, overview_src, cursor, spans, points, labels, yaxis});"
             ),
         ),
     )

@@ -138,6 +138,8 @@ def p_wave_consistency(
     fs: float,
     beats: NDArray[np.int64],
     params: AtrialParams | None = None,
+    *,
+    filtered: NDArray[np.float32] | None = None,
 ) -> NDArray[np.float64]:
     """P-wave consistency of each beat in ``[-1, 1]`` (high in sinus rhythm, low in AF).
 
@@ -151,6 +153,9 @@ def p_wave_consistency(
         Shape ``(k,)`` increasing beat sample positions.
     params
         Parameters; defaults when None.
+    filtered
+        ``signal`` already band-passed (e.g. the beat-shape signal of the classifier); None
+        filters with ``params.band_hz``.
 
     Returns
     -------
@@ -161,10 +166,13 @@ def p_wave_consistency(
     k = beats.shape[0]
     if k < 3:
         return np.full(k, np.nan)
-    x = np.nan_to_num(np.asarray(signal, dtype=np.float32), nan=0.0)
-    if x.shape[0] > 30:
-        x = np.asarray(scipy.signal.sosfiltfilt(_filter(float(fs), *p.band_hz), x),
-                       dtype=np.float32)
+    if filtered is not None:
+        x = filtered
+    else:
+        x = np.nan_to_num(np.asarray(signal, dtype=np.float32), nan=0.0)
+        if x.shape[0] > 30:
+            x = np.asarray(scipy.signal.sosfiltfilt(_filter(float(fs), *p.band_hz), x),
+                           dtype=np.float32)
     # a 100-Hz grid: the band ends at 15 Hz, and the cost no longer grows with fs
     grid_s = np.arange(p.segment_s[0], p.segment_s[1], 0.01)
     if grid_s.size < 2:

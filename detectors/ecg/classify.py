@@ -63,6 +63,9 @@ class BeatClassParams:
     v_min_energy_ratio
         A cluster fainter than this times the dominant energy and not wider than
         ``v_width_ratio`` is not ventricular (noise, aberrant low-amplitude complexes).
+    irregular_dominance
+        When choosing the dominant cluster, a cluster whose beats are premature (median RR
+        ratio below ``v_prematurity``) counts this fraction of its size.
     v_prematurity
         A cluster differing in shape is ventricular when its median RR ratio is below this ...
     v_compensatory
@@ -84,6 +87,7 @@ class BeatClassParams:
     v_width_corr: float = 0.95
     v_energy_ratio: float = 1.1
     v_prematurity: float = 0.9
+    irregular_dominance: float = 0.5
     v_min_energy_ratio: float = 0.6
     v_compensatory: float = 1.1
     s_prematurity: float = 0.85
@@ -209,11 +213,39 @@ def _corr(a: NDArray[np.float64], b: NDArray[np.float64]) -> float:
     return float((a * b).sum()) / den if den > 0 else 0.0
 
 
+def morphology_signal(
+    signal: NDArray[np.floating], fs: float, band_hz: tuple[float, float] = (1.0, 40.0)
+) -> NDArray[np.float32]:
+    """Band-pass ``signal`` (NaN read as 0) for beat-shape comparison.
+
+    Parameters
+    ----------
+    signal
+        Shape ``(n,)`` ECG samples.
+    fs
+        Sampling rate in Hz.
+    band_hz
+        Pass band in Hz (2nd-order Butterworth, forwards and backwards).
+
+    Returns
+    -------
+    NDArray[np.float32]
+        Shape ``(n,)``.
+    """
+    x = np.nan_to_num(np.asarray(signal, dtype=np.float32), nan=0.0)
+    if x.shape[0] <= 30:
+        return x
+    sos = _morph_filter(float(fs), *band_hz)
+    return np.asarray(scipy.signal.sosfiltfilt(sos, x), dtype=np.float32)
+
+
 def classify_beats(
     signal: NDArray[np.floating],
     fs: float,
     beats: NDArray[np.int64],
     params: BeatClassParams | None = None,
+    *,
+    filtered: NDArray[np.float32] | None = None,
 ) -> BeatClasses:
     """Label each beat N, S, V or Q (AAMI) from its RR timing and its QRS morphology.
 
@@ -227,6 +259,9 @@ def classify_beats(
         Shape ``(k,)`` increasing beat sample positions (from :func:`detect_qrs`).
     params
         Parameters; defaults when None.
+    filtered
+        :func:`morphology_signal` of ``signal`` with ``params.morph_band_hz`` when already
+        computed (the pipeline shares it with the P-wave analysis); None computes it.
 
     Returns
     -------
@@ -238,10 +273,7 @@ def classify_beats(
     if k == 0:
         return BeatClasses(np.zeros(0, dtype="<U1"), np.zeros(0), np.zeros(0),
                            np.zeros(0, dtype=np.int64), np.zeros(0))
-    x = np.nan_to_num(np.asarray(signal, dtype=np.float32), nan=0.0)
-    if x.shape[0] > 30:
-        sos = _morph_filter(float(fs), *p.morph_band_hz)
-        x = np.asarray(scipy.signal.sosfiltfilt(sos, x), dtype=np.float32)
+    x = morphology_signal(signal, fs, p.morph_band_hz) if filtered is None else filtered
     waves = _windows(x, align_beats(x, beats, fs), fs, p.window_s)
     labels_c, _ = _cluster_kernel(waves, p.cluster_corr, p.max_clusters)
     n_c = int(labels_c.max()) + 1
@@ -250,9 +282,9 @@ def classify_beats(
     sizes = np.bincount(labels_c, minlength=n_c)
     pre_med = np.array([np.median(rr_ratio[labels_c == c]) for c in range(n_c)])
     post_med = np.array([np.median(post_ratio[labels_c == c]) for c in range(n_c)])
-    # the dominant cluster: the largest whose beats are not premature
+    # the dominant cluster: the largest, premature clusters counting for less
     regular = pre_med >= p.v_prematurity
-    key = sizes + np.where(regular, k + 1, 0)
+    key = sizes * np.where(regular, 1.0, p.irregular_dominance)
     order = np.argsort(-key, kind="stable")
     rank = np.empty(n_c, dtype=np.int64)
     rank[order] = np.arange(n_c)

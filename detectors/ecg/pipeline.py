@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from detectors.ecg.atrial import AtrialParams, p_wave_consistency
-from detectors.ecg.classify import BeatClassParams, classify_beats
+from detectors.ecg.classify import BeatClassParams, classify_beats, morphology_signal
 from detectors.ecg.qrs import QrsParams, detect_qrs
 from detectors.ecg.rhythm import RhythmEvent, RhythmParams, detect_rhythms
 
@@ -72,9 +72,10 @@ def analyse_ecg(
     """
     p = params or EcgParams()
     qrs = detect_qrs(signal, fs, p.qrs)
-    classes = classify_beats(signal, fs, qrs.beats, p.classes)
+    shape = morphology_signal(signal, fs, p.classes.morph_band_hz)
+    classes = classify_beats(signal, fs, qrs.beats, p.classes, filtered=shape)
     beats_s = qrs.beats.astype(np.float64) / fs
-    p_cons = p_wave_consistency(signal, fs, qrs.beats, p.atrial)
+    p_cons = p_wave_consistency(signal, fs, qrs.beats, p.atrial, filtered=shape)
     rhythms = detect_rhythms(beats_s, classes.labels, p.rhythm, classes.similarity, p_cons)
     labels = classes.labels.copy()
     conf = classes.confidence.copy()

@@ -225,6 +225,7 @@ def _run_annotated(db: Path, args: argparse.Namespace) -> dict[str, Any]:
     scores: list[RecordScore] = []
     print(f"{'record':>8} {'beats':>6} {'FN':>5} {'FP':>5} {'Se':>7} {'+P':>7} "
           f"{'V Se':>6} {'V +P':>6} {'S Se':>6} {'S +P':>6} {'AF ref s':>8} {'AF det s':>8} "
+          f"{'AF ovl s':>8} "
           f"{'time s':>6}")
     for i, rec in enumerate(records, 1):
         sc = score_record(db, rec, args.lead, params, rec in paced_set)
@@ -234,7 +235,8 @@ def _run_annotated(db: Path, args: argparse.Namespace) -> dict[str, Any]:
               f"{_ratio(sc.tp, sc.tp + sc.fp):>7.4f} "
               f"{_ratio(c['V.tp'], c['V.ref']):>6.3f} {_ratio(c['V.tp'], c['V.det']):>6.3f} "
               f"{_ratio(c['S.tp'], c['S.ref']):>6.3f} {_ratio(c['S.tp'], c['S.det']):>6.3f} "
-              f"{total_s(sc.af_ref):>8.0f} {total_s(sc.af_det):>8.0f} {sc.seconds:>6.2f}"
+              f"{total_s(sc.af_ref):>8.0f} {total_s(sc.af_det):>8.0f} "
+              f"{intervals_overlap_s(sc.af_ref, sc.af_det):>8.0f} {sc.seconds:>6.2f}"
               f"{'  paced' if sc.paced else ''}  [{i}/{len(records)}]", flush=True)
     tp = sum(s.tp for s in scores)
     fn = sum(s.fn for s in scores)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from bokeh.settings import settings as bokeh_settings
-from litestar import Controller, Response, Router, get
+from litestar import Controller, Request, Response, Router, get
 from litestar.datastructures import CacheControlHeader, State
 from litestar.params import FromPath
 from litestar.response import Redirect

@@ -44,12 +44,26 @@ _NORMAL_WAVES: tuple[tuple[float, float, float], ...] = (
     (0.030, 0.009, -0.22),  # S
 )
 _NORMAL_T: tuple[tuple[float, float, float], ...] = ((0.22, 0.055, 0.12), (0.29, 0.045, 0.22))
-_PVC_WAVES: tuple[tuple[float, float, float], ...] = (
-    (-0.060, 0.015, 0.12),  # small initial positive notch
-    (0.000, 0.037, -1.30),  # broad dominant negative deflection (fiducial)
-    (0.080, 0.025, 0.15),  # terminal return
+_PVC_WAVES_RAW: tuple[tuple[float, float, float], ...] = (
+    (-0.055, 0.012, 0.15),  # small initial positive notch
+    (0.000, 0.018, -1.90),  # steep dominant negative deflection
+    (0.045, 0.030, -1.10),  # slurred second half (asymmetric, wide: ~130 ms above 10 %)
+    (0.120, 0.020, 0.20),  # terminal return
 )
-_PVC_T: tuple[tuple[float, float, float], ...] = ((0.30, 0.070, 0.45),)
+
+
+def _centre_on_extremum(
+    waves: tuple[tuple[float, float, float], ...], sign: float
+) -> tuple[tuple[float, float, float], ...]:
+    """Shift a QRS template so that its extremum (max if ``sign`` > 0) lies at t = 0."""
+    t = np.arange(-0.1, 0.1, 1e-5)
+    x = sum(a * np.exp(-0.5 * ((t - c) / s) ** 2) for c, s, a in waves)
+    shift = float(t[int(np.argmax(sign * x))])
+    return tuple((c - shift, s, a) for c, s, a in waves)
+
+
+_PVC_WAVES = _centre_on_extremum(_PVC_WAVES_RAW, -1.0)
+_PVC_T: tuple[tuple[float, float, float], ...] = ((0.32, 0.070, 0.55),)
 
 Rhythm = tuple[float, float, str]
 

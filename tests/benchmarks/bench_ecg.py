@@ -19,6 +19,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -51,8 +52,8 @@ def _sleepecg(x: NDArray[np.float32], fs: float) -> NDArray[np.int64]:
 def _neurokit(x: NDArray[np.float32], fs: float) -> NDArray[np.int64]:
     import neurokit2 as nk
 
-    clean = nk.ecg_clean(x.astype(np.float64), sampling_rate=int(round(fs)))
-    _, info = nk.ecg_peaks(clean, sampling_rate=int(round(fs)))
+    clean = nk.ecg_clean(x.astype(np.float64), sampling_rate=round(fs))
+    _, info = nk.ecg_peaks(clean, sampling_rate=round(fs))
     return np.asarray(info["ECG_R_Peaks"], dtype=np.int64)
 
 
@@ -184,7 +185,7 @@ def _speed(ctx: BenchContext) -> list[BenchResult]:
         for name, fn in DETECTORS.items():
             fn(hour[: int(60 * fs_new)], fs_new)  # warm up (imports, compilation, caches)
             reps = 1 if name == "xqrs" else (3 if name == "neurokit2" else repeats)
-            timings[name] = _median_time(lambda fn=fn: fn(hour, fs_new), reps)
+            timings[name] = _median_time(partial(fn, hour, fs_new), reps)
             out.append(BenchResult(GROUP, f"QRS s per hour at {fs_new:.0f} Hz, {name}",
                                    timings[name], "s", "", None,
                                    f"median of {reps}; record {SPEED_RECORD} resampled"))
@@ -194,7 +195,7 @@ def _speed(ctx: BenchContext) -> list[BenchResult]:
                                f"ours {timings['ours']:.4f} s, sleepecg "
                                f"{timings['sleepecg']:.4f} s"))
         analyse_ecg(hour[: int(60 * fs_new)], fs_new)
-        pipe = _median_time(lambda h=hour, f=fs_new: analyse_ecg(h, f), repeats)
+        pipe = _median_time(partial(analyse_ecg, hour, fs_new), repeats)
         out.append(BenchResult(GROUP, f"ECG pipeline s per hour at {fs_new:.0f} Hz", pipe, "s",
                                "<= 0.2", pipe <= 0.2,
                                "QRS + AAMI classes + P-wave consistency + rhythms"))

@@ -27,7 +27,8 @@ def mitbih(data_dir: DataDir) -> StoredRecording:
     return open_stored(data_dir.path / "recordings" / data_dir.mitbih_id)
 
 
-def get_window(client: Client, rid: str, **params: Any) -> tuple[dict[str, Any], NDArray[np.float32]]:
+def get_window(client: Client, rid: str, **params: Any
+               ) -> tuple[dict[str, Any], NDArray[np.float32]]:
     r = client.get(f"/api/recordings/{rid}/window", params=params)
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("application/vnd.wavescore.window")

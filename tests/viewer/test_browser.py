@@ -179,7 +179,9 @@ def test_beat_level_zoom_on_ecg_draws_raw_samples_and_beat_labels(
 def test_rapid_range_changes_end_on_the_last_range(viewer_page: Viewer,
                                                    live_server: LiveServer) -> None:
     page = open_viewer(viewer_page, live_server, live_server.night_id)
-    page.evaluate("""() => { for (let k = 1; k <= 25; k++) window.wavescore.setRange(k * 7, k * 7 + 30); }""")
+    page.evaluate(
+        "() => { for (let k = 1; k <= 25; k++) window.wavescore.setRange(k * 7, k * 7 + 30); }"
+    )
     wait_drawn(page, 175.0, 205.0)
     page.wait_for_timeout(300)
     last = page.evaluate(f"{STATE}.timings.at(-1)")
