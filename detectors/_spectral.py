@@ -111,7 +111,7 @@ def fir_decimate(x: NDArray[np.float32], taps: NDArray[np.float64], q: int) -> N
     arr = np.ascontiguousarray(x, dtype=np.float32)
     if arr.size == 0 or (q <= 1 and taps.shape[0] == 1):
         return arr
-    return _fir_decimate_kernel(  # type: ignore[no-any-return]
+    return _fir_decimate_kernel(
         arr, np.ascontiguousarray(taps, dtype=np.float64), int(q))
 
 
@@ -192,9 +192,9 @@ def block_edges(n: int, fs: float, step_s: float) -> NDArray[np.int64]:
     NDArray[np.int64]
         Shape ``(n_blocks + 1,)``, first 0, strictly increasing.
     """
-    n_blocks = int(math.floor(n / (fs * step_s) + 1e-9))
+    n_blocks = math.floor(n / (fs * step_s) + 1e-9)
     edges = np.floor(np.arange(n_blocks + 1) * fs * step_s + 1e-9).astype(np.int64)
-    return np.minimum(edges, n)
+    return np.asarray(np.minimum(edges, n), dtype=np.int64)
 
 
 def block_filter_energy_py(x: NDArray[np.float32], bank: NDArray[np.float64],
@@ -284,5 +284,5 @@ def block_filter_energy(x: NDArray[np.float32], bank: NDArray[np.float64],
         return np.zeros((max(edges.shape[0] - 1, 0), bank.shape[0] + 2))
     if int(edges[-1]) > arr.size:
         raise ValueError(f"block edges reach sample {int(edges[-1])} past the end ({arr.size})")
-    return _block_filter_energy_kernel(  # type: ignore[no-any-return]
+    return _block_filter_energy_kernel(
         arr, np.ascontiguousarray(bank, dtype=np.float64), np.ascontiguousarray(edges))

@@ -177,6 +177,7 @@ def render_recording_page(
     static_url: str = "/static/viewer/",
     api_url: str = "/api",
     events_available: bool = False,
+    max_px: int = 8000,
 ) -> str:
     """Render the HTML page viewing one recording.
 
@@ -193,11 +194,14 @@ def render_recording_page(
     events_available
         The server has ``GET {api_url}/recordings/{id}/events``; the page then draws events
         from it, and otherwise the recording's own annotations.
+    max_px
+        The server's ``WAVESCORE_MAX_PX``: the page never asks for more columns.
     """
     config = {
         "recording": dict(recording),
         "api_url": api_url,
         "events_available": events_available,
+        "max_px": max_px,
         "default_window_s": DEFAULT_WINDOW_S,
         "epoch_s": 30.0,
         "presets": [{"label": label, "seconds": s} for label, s in WINDOW_PRESETS_S],

@@ -76,8 +76,9 @@ def _integrate_kernel(
         der2[i] = acc * acc if squared else abs(acc)
     out = np.zeros(n, dtype=np.float32)
     half = width // 2
-    # running sum over [i - half, i - half + width); exact enough in float64 and re-seeded
-    # every 65536 samples so rounding cannot accumulate over long records.
+    acc = 0.0
+    # running sum over [i - half, i - half + width), re-seeded every 65536 samples so rounding
+    # cannot accumulate over long records
     for i in range(n):
         lo = i - half
         hi = lo + width

@@ -67,7 +67,8 @@ def _nonlinear_one_py(x: NDArray[np.float64], kmax: int) -> tuple[float, float, 
     # permutation entropy, order 3
     counts = [0] * 8
     for i in range(n - 2):
-        key = (int(x[i] <= x[i + 1]) << 2) | (int(x[i] <= x[i + 2]) << 1) | int(x[i + 1] <= x[i + 2])
+        key = ((int(x[i] <= x[i + 1]) << 2) | (int(x[i] <= x[i + 2]) << 1)
+               | int(x[i + 1] <= x[i + 2]))
         counts[key] += 1
     pe = 0.0
     for c in counts:
@@ -200,4 +201,4 @@ def epoch_nonlinear(epochs: NDArray[np.float64], kmax: int = 10) -> NDArray[np.f
         raise ValueError(f"epochs need at least {2 * kmax + 1} samples, got {arr.shape[1]}")
     if arr.shape[0] == 0:
         return np.empty((0, N_NONLINEAR), dtype=np.float64)
-    return _epoch_nonlinear_kernel(arr, int(kmax))  # type: ignore[no-any-return]
+    return _epoch_nonlinear_kernel(arr, int(kmax))

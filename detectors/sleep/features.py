@@ -76,9 +76,9 @@ def _bandpass_taps(fs: float = FS_FEATURES) -> NDArray[np.float64]:
     nyq = fs / 2.0
     l_trans = min(max(0.25 * l_freq, 2.0), l_freq)
     h_trans = min(max(0.25 * h_freq, 2.0), nyq - h_freq)
-    n_taps = int(round(3.3 / (l_trans / fs)))
+    n_taps = round(3.3 / (l_trans / fs))
     n_taps += 1 - n_taps % 2
-    n_high = int(round(3.3 / (h_trans / fs)))
+    n_high = round(3.3 / (h_trans / fs))
     n_high += 1 - n_high % 2
     taps = np.zeros(n_taps)
     off = (n_taps - n_high) // 2
@@ -99,13 +99,13 @@ def _fft_resample(x: NDArray[np.float64], fs: float) -> NDArray[np.float64]:
     right = n_pad - left
     ratio = FS_FEATURES / fs
     xp = _odd_pad(x, left, right)
-    new_len = max(int(round(ratio * xp.size)), 1)
-    final_len = int(round(ratio * n))
+    new_len = max(round(ratio * xp.size), 1)
+    final_len = round(ratio * n)
     spec = np.fft.rfft(xp)
     if xp.size % 2 == 0:
         spec[xp.size // 2] *= 0.5
     y = np.fft.irfft(spec, new_len) * (new_len / xp.size)
-    cut = int(round(ratio * left))
+    cut = round(ratio * left)
     return np.asarray(y[cut : cut + final_len], dtype=np.float64)
 
 
@@ -154,7 +154,7 @@ def _median_bias(n: int) -> float:
 
 
 def _welch_epochs(epochs: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    n_ep, n = epochs.shape
+    n = epochs.shape[1]
     starts = np.arange(0, n - _WELCH_SEG + 1, _WELCH_STEP)
     win = signal.get_window("hamming", _WELCH_SEG)
     segs = np.lib.stride_tricks.sliding_window_view(epochs, _WELCH_SEG, axis=1)[:, starts, :]
@@ -166,7 +166,7 @@ def _welch_epochs(epochs: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDA
     psd[..., 1:-1] *= 2.0
     med = np.median(psd, axis=1) / _median_bias(starts.size)
     freqs = np.fft.rfftfreq(_WELCH_SEG, 1.0 / FS_FEATURES)
-    return freqs, med
+    return np.asarray(freqs, dtype=np.float64), np.asarray(med, dtype=np.float64)
 
 
 def _simpson_weights(n: int, dx: float) -> NDArray[np.float64]:
@@ -240,7 +240,8 @@ def channel_features(filtered: NDArray[np.float64], kind: str) -> dict[str, NDAr
             feat["db"] = delta / feat["beta"]
             feat["at"] = feat["alpha"] / feat["theta"]
         broad = (freqs >= _BROAD[0]) & (freqs <= _BROAD[1])
-        feat["abspow"] = np.trapezoid(psd[:, broad], dx=float(freqs[1] - freqs[0]), axis=1)
+        feat["abspow"] = np.asarray(
+            np.trapezoid(psd[:, broad], dx=float(freqs[1] - freqs[0]), axis=1), dtype=np.float64)
     feat["perm"] = nonlin[:, 3]
     feat["higuchi"] = nonlin[:, 2]
     feat["petrosian"] = nonlin[:, 1]
@@ -304,6 +305,7 @@ def smooth_and_scale(features: dict[str, NDArray[np.float64]]) -> dict[str, NDAr
         out[f"{k}_p2min_norm"] = past[:, j]
     n_ep = mat.shape[0]
     times = np.arange(n_ep) * EPOCH_S
-    out["time_hour"] = times / 3600.0
-    out["time_norm"] = times / times[-1] if n_ep > 1 else np.zeros(n_ep)
+    out["time_hour"] = np.asarray(times / 3600.0, dtype=np.float64)
+    out["time_norm"] = np.asarray(times / times[-1] if n_ep > 1 else np.zeros(n_ep),
+                                  dtype=np.float64)
     return out

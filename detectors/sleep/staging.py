@@ -115,7 +115,7 @@ class StagingParams:
     max_eeg_channels: int = 2
     hmm: bool = True
     hmm_strength: float = 1.0
-    n_threads: int = 2
+    n_threads: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +225,7 @@ def stage_arrays(eeg: Sequence[tuple[NDArray[np.floating], float]],
                  eog: tuple[NDArray[np.floating], float] | None = None,
                  emg: tuple[NDArray[np.floating], float] | None = None,
                  hmm: bool = True, hmm_strength: float = 1.0,
-                 n_threads: int = 2) -> tuple[NDArray[np.float64], str]:
+                 n_threads: int = 1) -> tuple[NDArray[np.float64], str]:
     """Stage probabilities from raw arrays.
 
     Parameters

@@ -64,7 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 # ---------------------------------------------------------------- metrics
 
-def staging_metrics(ref: Sequence[str], pred: Sequence[str]) -> dict[str, Any]:
+def staging_metrics(ref: Sequence[str] | NDArray[Any],
+                    pred: Sequence[str] | NDArray[Any]) -> dict[str, Any]:
     """Accuracy, Cohen's κ, per-stage F1 and confusion matrix over epochs scored in ``ref``."""
     r = np.asarray(ref)
     p = np.asarray(pred)
@@ -203,10 +204,9 @@ def _psg_excerpt3(db: Path, hmm: bool, use_yasa: bool, out: dict[str, Any],
         if name not in wanted:
             continue
         data = (raw.get_data(picks=[name])[0] * 1e6).astype(np.float32)
-        chans.append(ChannelInput(name=name, kind=str(guess_channel_kind(name).value)
-                                  if hasattr(guess_channel_kind(name), "value")
-                                  else str(guess_channel_kind(name)),
-                                  data=data, fs=fs, unit="uV"))
+        kind = guess_channel_kind(name)
+        chans.append(ChannelInput(name=name, kind=str(getattr(kind, "value", kind)), data=data,
+                                  fs=fs, unit="uV"))
     events = run_staging(chans, StagingParams(hmm=hmm))
     pred = np.asarray([e.label for e in events])
     _flatten("staging.psg.excerpt3", staging_metrics(ref, pred), out)
@@ -330,8 +330,8 @@ def run(args: argparse.Namespace) -> int:
         dod = args.dod or (args.db.parent / "dod-scorers")
         _dod_reference(dod, out)
         for var, per in totals.items():
-            for who, c in per.items():
-                tp, n_det, n_ref = c
+            for who, counts in per.items():
+                tp, n_det, n_ref = counts
                 if var == "auto":
                     key = f"spindles.f1.{who}"
                 elif var == "human":

@@ -40,6 +40,7 @@ class ViewerController(Controller):
         self, state: State, request: Request[Any, Any, Any], recording_id: FromPath[str]
     ) -> Response[str]:
         """Viewing page of one recording."""
+        settings: Settings = state.settings
         description = msgspec.to_builtins(catalog_of(state).describe(recording_id))
         has_events = any(
             route.path.endswith("/events") and route.path.startswith("/api/recordings/")
@@ -47,7 +48,7 @@ class ViewerController(Controller):
         )
         html = viewer.render_recording_page(
             description, bokeh_root_url=BOKEH_ROOT_URL, static_url=VIEWER_STATIC_URL,
-            api_url="/api", events_available=has_events,
+            api_url="/api", events_available=has_events, max_px=settings.max_px,
         )
         return Response(html, media_type="text/html", headers={"Cache-Control": "no-cache"})
 

@@ -39,8 +39,10 @@ from signal_io.pyramid import RAW_SAMPLES_PER_PX, envelope
 
 #: Identifies the binary layout; bumped on any incompatible change.
 WIRE_FORMAT = "wavescore.window/1"
-#: Padding read on each side of a filtered window, in multiples of the slowest time constant.
-PAD_TIME_CONSTANTS = 8.0
+#: Padding read on each side of a filtered window, in decay time constants of the slowest stage
+#: (``1 / (zeta * 2 pi f)`` with the Butterworth damping ``zeta = 1 / sqrt(2)``): a transient
+#: falls to ``exp(-10)`` (< 5e-5) of its size before it reaches the window.
+PAD_TIME_CONSTANTS = 10.0
 #: Least padding on each side of a filtered window (s).
 MIN_PAD_S = 0.5
 #: Quality factor of the notch filter (bandwidth = notch_hz / Q).
@@ -307,8 +309,9 @@ def design_filter(spec: FilterSpec, fs: float) -> tuple[NDArray[np.float64] | No
     if not sections:
         return None, 0.0, note
     sos = np.concatenate(sections, axis=0).astype(np.float64)
-    # Time constant of the slowest stage: 1 / (2 pi f); read several of them on each side.
-    pad_s = max(MIN_PAD_S, PAD_TIME_CONSTANTS / (2.0 * math.pi * slowest_hz))
+    # Decay time constant of the slowest stage; read several of them on each side.
+    tau_s = math.sqrt(2.0) / (2.0 * math.pi * slowest_hz)
+    pad_s = max(MIN_PAD_S, PAD_TIME_CONSTANTS * tau_s)
     return sos, pad_s, note
 
 

@@ -82,7 +82,6 @@ def synth_resp_spo2(
         ``(onset_s, duration_s, drop_pct)``.
     """
     n = round(duration_s * resp_fs)
-    t = np.arange(n) / resp_fs
     # slowly varying parameters on a 10-Hz control grid, then interpolated to resp_fs
     ctl_fs = 10.0
     tc = np.arange(int(np.ceil(duration_s * ctl_fs)) + 1) / ctl_fs
@@ -113,17 +112,23 @@ def synth_resp_spo2(
                 paradox_c, np.clip(np.minimum(tc - o, o + d - tc) / 4.0, 0.0, 1.0)
             )
 
-    freq = np.interp(t, tc, np.maximum(freq_c, 0.05))
-    phase = 2.0 * np.pi * np.cumsum(freq) / resp_fs
-    del freq
-    amp = np.interp(t, tc, amp_c)
-    wave = np.sin(phase) + 0.25 * np.sin(2.0 * phase - 0.6)  # faster inspiration
-    airflow = amp * np.interp(t, tc, flow_c) * wave + 0.02 * rng.standard_normal(n)
-    del wave
-    amp *= np.interp(t, tc, effort_c)
-    thorax = 0.8 * amp * np.sin(phase - 0.15) + 0.01 * rng.standard_normal(n)
-    phase += np.pi * np.interp(t, tc, paradox_c) - 0.35
-    abdomen = amp * np.sin(phase) + 0.01 * rng.standard_normal(n)
+    # rendered in chunks: no full-length float64 temporaries for long, fast-sampled nights
+    freq_c = np.maximum(freq_c, 0.05)
+    airflow, thorax, abdomen = (np.empty(n, dtype=np.float32) for _ in range(3))
+    phase0 = 0.0
+    for i0 in range(0, n, 1 << 20):
+        i1 = min(i0 + (1 << 20), n)
+        t = np.arange(i0, i1) / resp_fs
+        phase = phase0 + 2.0 * np.pi * np.cumsum(np.interp(t, tc, freq_c)) / resp_fs
+        phase0 = float(phase[-1])
+        amp = np.interp(t, tc, amp_c)
+        wave = np.sin(phase) + 0.25 * np.sin(2.0 * phase - 0.6)  # faster inspiration
+        airflow[i0:i1] = amp * np.interp(t, tc, flow_c) * wave \
+            + 0.02 * rng.standard_normal(i1 - i0)
+        amp *= np.interp(t, tc, effort_c)
+        thorax[i0:i1] = 0.8 * amp * np.sin(phase - 0.15) + 0.01 * rng.standard_normal(i1 - i0)
+        phase += np.pi * np.interp(t, tc, paradox_c) - 0.35
+        abdomen[i0:i1] = amp * np.sin(phase) + 0.01 * rng.standard_normal(i1 - i0)
 
     # SpO2 at 1 Hz
     n_sec = int(np.ceil(duration_s))
@@ -146,8 +151,7 @@ def synth_resp_spo2(
     else:
         n_s = round(duration_s * spo2_fs)
         spo2 = np.interp(np.arange(n_s) / spo2_fs, ts, spo2_1hz)
-    resp = [np.asarray(x, dtype=np.float32) for x in (airflow, thorax, abdomen)]
-    return resp, np.asarray(spo2, dtype=np.float32), events, desats
+    return [airflow, thorax, abdomen], np.asarray(spo2, dtype=np.float32), events, desats
 
 
 __all__ = ["synth_resp_spo2"]

@@ -26,44 +26,18 @@ sample. All amplitudes are in mV before ``amplitude_mv`` scaling and ``polarity`
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
+from signal_io.synth import _ecg_render as render
+from signal_io.synth._ecg_render import Beat
+
 #: Supported sampling rates in Hz (inclusive).
 FS_RANGE_HZ = (100.0, 2000.0)
-
-# Wave parameters: (centre offset from R in s, standard deviation in s, amplitude in mV).
-# The T-wave centres are scaled by sqrt(RR) (QT follows heart rate, Bazett-like).
-_NORMAL_WAVES: tuple[tuple[float, float, float], ...] = (
-    (-0.170, 0.022, 0.14),  # P
-    (-0.028, 0.008, -0.10),  # Q
-    (0.000, 0.0105, 1.00),  # R
-    (0.030, 0.009, -0.22),  # S
-)
-_NORMAL_T: tuple[tuple[float, float, float], ...] = ((0.22, 0.055, 0.12), (0.29, 0.045, 0.22))
-_PVC_WAVES_RAW: tuple[tuple[float, float, float], ...] = (
-    (-0.055, 0.012, 0.15),  # small initial positive notch
-    (0.000, 0.018, -1.90),  # steep dominant negative deflection
-    (0.045, 0.030, -1.10),  # slurred second half (asymmetric, wide: ~130 ms above 10 %)
-    (0.120, 0.020, 0.20),  # terminal return
-)
-
-
-def _centre_on_extremum(
-    waves: tuple[tuple[float, float, float], ...], sign: float
-) -> tuple[tuple[float, float, float], ...]:
-    """Shift a QRS template so that its extremum (max if ``sign`` > 0) lies at t = 0."""
-    t = np.arange(-0.1, 0.1, 1e-5)
-    x = sum(a * np.exp(-0.5 * ((t - c) / s) ** 2) for c, s, a in waves)
-    shift = float(t[int(np.argmax(sign * x))])
-    return tuple((c - shift, s, a) for c, s, a in waves)
-
-
-_PVC_WAVES = _centre_on_extremum(_PVC_WAVES_RAW, -1.0)
-_PVC_T: tuple[tuple[float, float, float], ...] = ((0.32, 0.070, 0.55),)
 
 Rhythm = tuple[float, float, str]
 
@@ -144,15 +118,6 @@ def _heart_rate_series(
     return t, base * (1.0 + rsa + mayer)
 
 
-@dataclass
-class _Beat:
-    time_s: float
-    label: str
-    p_kind: str  # "normal", "abnormal", "none"
-    rr_prev_s: float
-    pause_after: bool = False
-
-
 def _in_spans(t: float, spans: Sequence[tuple[float, float]]) -> bool:
     return any(a <= t < b for a, b in spans)
 
@@ -167,16 +132,15 @@ def _build_beats(
     vt_episodes: Sequence[tuple[float, float]],
     pauses_s: Sequence[tuple[float, float]],
     hr_trend: tuple[NDArray[np.float64], NDArray[np.float64]] | None,
-) -> list[_Beat]:
+) -> list[Beat]:
     hr_t, hr_bpm = _heart_rate_series(rng, duration_s, heart_rate_bpm, hr_trend)
 
     def sinus_rr(t: float) -> float:
         return float(60.0 / np.interp(t, hr_t, hr_bpm))
 
     pending_pauses = sorted(pauses_s)
-    beats: list[_Beat] = []
+    beats: list[Beat] = []
     t = float(rng.uniform(0.25, 0.6))
-    next_sinus = t
     prev_time = t - sinus_rr(t)
     last_was_ectopic = False
     while True:
@@ -184,53 +148,50 @@ def _build_beats(
             rr = 60.0 / rng.uniform(150.0, 200.0) * rng.uniform(0.97, 1.03)
             if t >= duration_s:
                 break
-            beats.append(_Beat(t, "V", "none", t - prev_time))
+            beats.append(Beat(t, "V", "none", t - prev_time))
             prev_time = t
             t = t + rr
-            next_sinus = t
             last_was_ectopic = True
             continue
         if _in_spans(t, af_episodes):
             if t >= duration_s:
                 break
             label = "V" if rng.random() < pvc_fraction else "N"
-            beats.append(_Beat(t, label, "none", t - prev_time))
+            beats.append(Beat(t, label, "none", t - prev_time))
             prev_time = t
             mean_rr = 60.0 / (heart_rate_bpm * 1.25)
             rr = float(np.clip(rng.gamma(25.0, mean_rr / 25.0) * rng.choice([0.8, 1.0, 1.25]),
                                0.33, 2.0))
             t = t + rr
-            next_sinus = t
             continue
         # sinus node drives this beat
         if t >= duration_s:
             break
         rr = sinus_rr(t)
         label, p_kind = "N", "normal"
-        if not last_was_ectopic and beats and t - prev_time > 0.4:
+        if not last_was_ectopic and beats and not beats[-1].pause_after and t - prev_time > 0.4:
             u = rng.random()
             if u < pvc_fraction:
                 # PVC replaces the expected sinus beat: premature, then compensatory pause
                 coupling = rr * rng.uniform(0.55, 0.70)
                 t_pvc = prev_time + coupling
                 if t_pvc < duration_s:
-                    beats.append(_Beat(t_pvc, "V", "none", coupling))
+                    beats.append(Beat(t_pvc, "V", "none", coupling))
                     prev_time = t_pvc
                     last_was_ectopic = True
-                    next_sinus = t + rr  # the hidden sinus beat at t is blocked
-                    t = next_sinus
+                    t = t + rr  # the hidden sinus beat at t is blocked
                     continue
             elif u < pvc_fraction + svpb_fraction:
                 coupling = rr * rng.uniform(0.65, 0.80)
                 t_a = prev_time + coupling
                 if t_a < duration_s:
                     p = "abnormal" if rng.random() < 0.7 else "none"
-                    beats.append(_Beat(t_a, "A", p, coupling))
+                    beats.append(Beat(t_a, "A", p, coupling))
                     prev_time = t_a
                     last_was_ectopic = True
                     t = t_a + sinus_rr(t_a)  # sinus node reset
                     continue
-        beat = _Beat(t, label, p_kind, t - prev_time)
+        beat = Beat(t, label, p_kind, t - prev_time)
         beats.append(beat)
         last_was_ectopic = False
         prev_time = t
@@ -239,116 +200,11 @@ def _build_beats(
             _, pause_len = pending_pauses.pop(0)
             step = max(float(pause_len), rr)
             beat.pause_after = True
-        next_sinus = t + step
-        t = next_sinus
+        t = t + step
     return beats
 
 
-def _render_beats(
-    n: int, fs: float, beats: list[_Beat], rng: np.random.Generator, *, wide_pvc: bool = True
-) -> NDArray[np.float64]:
-    """Sum the Gaussian waves of every beat into a length-``n`` signal (mV)."""
-    sig = np.zeros(n, dtype=np.float64)
-    if not beats:
-        return sig
-    times = np.array([b.time_s for b in beats])
-    rr = np.clip(np.array([b.rr_prev_s for b in beats]), 0.25, 2.5)
-    # per-beat wave tables (n_beats, n_waves, 3): centre, sd, amplitude
-    n_waves = len(_NORMAL_WAVES) + len(_NORMAL_T)
-    table = np.zeros((len(beats), n_waves, 3))
-    for i, b in enumerate(beats):
-        qt_scale = float(np.sqrt(rr[i]))
-        if b.label == "V":
-            narrow = 1.0 if wide_pvc else 0.55
-            waves = [(c * narrow, s * narrow, a) for c, s, a in _PVC_WAVES]
-            waves += [(c * qt_scale, s, a) for c, s, a in _PVC_T]
-        else:
-            waves = list(_NORMAL_WAVES) + [(c * qt_scale, s, a) for c, s, a in _NORMAL_T]
-            if b.p_kind == "none":
-                waves[0] = (waves[0][0], waves[0][1], 0.0)
-            elif b.p_kind == "abnormal":
-                waves[0] = (-0.13, 0.018, -0.09)  # early, narrow, inverted ectopic P
-        while len(waves) < n_waves:
-            waves.append((0.0, 0.01, 0.0))
-        table[i] = waves
-    # small beat-to-beat amplitude variation (respiration modulates QRS amplitude)
-    table[:, :, 2] *= rng.normal(1.0, 0.03, (len(beats), 1))
-    # each wave is evaluated within +-5 of its own standard deviation (the largest of that
-    # wave slot over all beats), around its own centre
-    block = 512
-    for w in range(n_waves):
-        half = int(np.ceil(5.0 * table[:, w, 1].max() * fs))
-        offsets = np.arange(-half, half + 1)
-        for b0 in range(0, len(beats), block):
-            sl = slice(b0, b0 + block)
-            centre_t = times[sl] + table[sl, w, 0]
-            idx = np.round(centre_t * fs).astype(np.int64)[:, None] + offsets[None, :]
-            z = (idx / fs - centre_t[:, None]) / table[sl, w, 1][:, None]
-            vals = table[sl, w, 2][:, None] * np.exp(-0.5 * z * z)
-            ok = (idx >= 0) & (idx < n)
-            if not ok.any():
-                continue
-            lo, hi = int(idx[ok].min()), int(idx[ok].max()) + 1
-            sig[lo:hi] += np.bincount(idx[ok] - lo, weights=vals[ok], minlength=hi - lo)
-    return sig
-
-
-def _af_waves(
-    n: int, fs: float, spans: Sequence[tuple[float, float]], rng: np.random.Generator
-) -> NDArray[np.float64]:
-    out = np.zeros(n, dtype=np.float64)
-    for onset, offset in spans:
-        i0, i1 = int(onset * fs), min(int(np.ceil(offset * fs)), n)
-        m = i1 - i0
-        if m <= 0:
-            continue
-        t = np.arange(m) / fs
-        f0 = rng.uniform(5.0, 7.5)
-        fm = 0.8 * np.sin(2.0 * np.pi * rng.uniform(0.05, 0.2) * t + rng.uniform(0, 6.3))
-        phase = 2.0 * np.pi * np.cumsum(f0 + fm) / fs
-        swing = 1.0 + 0.4 * np.sin(2 * np.pi * 0.13 * t + rng.uniform(0, 6))
-        amp = rng.uniform(0.04, 0.09) * swing
-        wave = amp * (np.sin(phase) + 0.35 * np.sin(2.0 * phase + 0.7))
-        ramp = np.minimum(1.0, np.minimum(t, t[-1] - t) / 0.5)
-        out[i0:i1] += wave * ramp
-    return out
-
-
-def _noise_bursts(
-    n: int, fs: float, spans: Sequence[tuple[float, float]], rng: np.random.Generator
-) -> NDArray[np.float64]:
-    from signal_io.synth._spectral import bandpass_noise
-
-    out = np.zeros(n, dtype=np.float64)
-    for onset, offset in spans:
-        i0, i1 = int(onset * fs), min(int(np.ceil(offset * fs)), n)
-        m = i1 - i0
-        if m <= 0:
-            continue
-        t = np.arange(m) / fs
-        envelope = np.minimum(1.0, np.minimum(t, t[-1] - t) / 0.3)
-        emg = rng.uniform(0.15, 0.35) * bandpass_noise(rng, m, fs, 20.0, 150.0)
-        motion = rng.uniform(0.4, 0.9) * bandpass_noise(rng, m, fs, 0.3, 3.0)
-        out[i0:i1] += envelope * (emg + motion)
-    return out
-
-
-def _baseline_wander(n: int, fs: float, rng: np.random.Generator) -> NDArray[np.float64]:
-    t_knots = np.arange(0.0, n / fs + 12.0, 4.0)
-    slow = np.cumsum(rng.normal(0.0, 0.04, t_knots.size))
-    slow -= np.linspace(slow[0], slow[-1], slow.size)  # no net drift over the record
-    from scipy.interpolate import CubicSpline
-
-    # smooth curve on a 20-Hz grid (all its content is below 1 Hz), then linear interpolation
-    t_ctl = np.arange(0.0, n / fs + 0.1, 0.05)
-    resp_hz, resp_phase = rng.uniform(0.2, 0.3), rng.uniform(0, 6.3)
-    ctl = CubicSpline(t_knots, slow)(t_ctl) + 0.08 * np.sin(2.0 * np.pi * resp_hz * t_ctl
-                                                           + resp_phase)
-    return np.asarray(np.interp(np.arange(n) / fs, t_ctl, ctl), dtype=np.float64)
-
-
 def _base_rhythms(
-    beats: list[_Beat],
     duration_s: float,
     af_episodes: Sequence[tuple[float, float]],
     vt_episodes: Sequence[tuple[float, float]],
@@ -406,7 +262,8 @@ def make_ecg(
         Probability that a sinus beat is replaced by a PVC / an SVPB (ectopics never follow
         each other, so the realised fractions are slightly lower).
     af_episodes
-        ``(onset_s, offset_s)`` spans of atrial fibrillation.
+        ``(onset_s, offset_s)`` spans of atrial fibrillation (AF and VT spans must not
+        overlap one another).
     pauses_s
         ``(time_s, pause_length_s)``: the first sinus beat at or after ``time_s`` is followed
         by an RR interval of ``pause_length_s`` (sinus arrest).
@@ -456,6 +313,13 @@ def make_ecg(
     _check_spans("af_episodes", af_episodes, duration_s)
     _check_spans("vt_episodes", vt_episodes, duration_s)
     _check_spans("noise_bursts", noise_bursts, duration_s)
+    episodes = sorted([*af_episodes, *vt_episodes])
+    for (_, end), (start, _) in itertools.pairwise(episodes):
+        if start < end:
+            raise ValueError(
+                f"af_episodes and vt_episodes must not overlap; a span starting at {start} s "
+                f"begins before the previous one ends at {end} s"
+            )
     for time_s, length_s in pauses_s:
         if not (0.0 <= time_s < duration_s and 1.0 <= length_s <= 30.0):
             raise ValueError(
@@ -470,12 +334,12 @@ def make_ecg(
         r_beats, n / fs, heart_rate_bpm, pvc_fraction, svpb_fraction,
         af_episodes, vt_episodes, pauses_s, hr_trend,
     )
-    sig = _render_beats(n, fs, beats, r_render, wide_pvc=wide_pvc)
-    sig += _af_waves(n, fs, af_episodes, r_af)
+    sig = render.render_beats(n, fs, beats, r_render, wide_pvc=wide_pvc)
+    sig += render.af_waves(n, fs, af_episodes, r_af)
     if noise_bursts:
-        sig += _noise_bursts(n, fs, noise_bursts, r_noise)
+        sig += render.noise_bursts(n, fs, noise_bursts, r_noise)
     if baseline_wander:
-        sig += _baseline_wander(n, fs, r_base)
+        sig += render.baseline_wander(n, fs, r_base)
     if mains_hz is not None:
         t = np.arange(n) / fs
         sig += mains_mv * np.sin(2.0 * np.pi * mains_hz * t)
@@ -485,7 +349,7 @@ def make_ecg(
 
     times = np.array([b.time_s for b in beats], dtype=np.float64)
     labels = np.array([b.label for b in beats], dtype=np.str_)
-    rhythms = _base_rhythms(beats, n / fs, af_episodes, vt_episodes)
+    rhythms = _base_rhythms(n / fs, af_episodes, vt_episodes)
     for i, b in enumerate(beats[:-1]):
         if b.pause_after:
             rhythms.append((float(times[i]), float(times[i + 1]), "PAUSE"))

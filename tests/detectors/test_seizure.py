@@ -106,7 +106,7 @@ def test_merge_gap_and_min_duration() -> None:
     f[400:405] += 10.0  # 5 s: too short
     out = detect_seizures([f], SeizureParams(min_channels=1))
     assert len(out) == 1
-    onset, dur, *_ = out[0]
+    _, dur, *_ = out[0]
     assert dur == pytest.approx(40.0)
 
 

@@ -1,4 +1,4 @@
-"""Sleep staging: kernels vs references, features vs YASA/MNE definitions, synthetic and real nights."""
+"""Sleep staging: kernels vs references, features vs YASA/MNE, synthetic and real nights."""
 
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ def test_synthetic_psg_stages_are_recovered(synth_night: object) -> None:
     events = run_staging(_inputs(synth_night), StagingParams())
     pred = np.array([e.label for e in events])
     ref = np.asarray(synth_night.hypnogram)[: pred.size]  # type: ignore[attr-defined]
-    assert pred.size == int(7200 // 30)
+    assert pred.size == (7200 // 30)
     assert np.mean(pred == ref) >= 0.80
     for stage in ("W", "N2", "N3", "R"):
         sel = ref == stage

@@ -145,25 +145,33 @@ def test_times_outside_the_recording_are_clipped(client: Client, data_dir: DataD
     assert head["clipped"] is False
 
 
+@pytest.mark.parametrize(("start_s", "hp", "lp", "notch"), [
+    (400.0, 0.3, 35.0, 50.0),   # mid-recording, all three stages
+    (0.0, 0.3, 35.0, 50.0),     # at the start: no neighbours on the left
+    (1190.0, 0.1, None, None),  # at the end, slowest high-pass
+    (700.0, None, None, 60.0),  # notch alone
+])
 def test_display_filter_equals_slice_of_whole_signal_filtering(
-        client: Client, data_dir: DataDir, synth: StoredRecording) -> None:
+        client: Client, data_dir: DataDir, synth: StoredRecording, start_s: float,
+        hp: float | None, lp: float | None, notch: float | None) -> None:
     ch = next(c for c in synth.channels if c.kind == "EEG")
-    head, data = get_window(client, data_dir.synth_id, start_s=400, stop_s=410, px=3000,
-                            channels=str(ch.index), hp=0.3, lp=35, notch=50)
+    params = {k: v for k, v in (("hp", hp), ("lp", lp), ("notch", notch)) if v is not None}
+    head, data = get_window(client, data_dir.synth_id, start_s=start_s, stop_s=start_s + 10,
+                            px=3000, channels=str(ch.index), **params)
     meta = head["channels"][0]
     assert meta["mode"] == "raw" and meta["filtered"] is True
-    assert meta["filter"] == {"hp_hz": 0.3, "lp_hz": 35.0, "notch_hz": 50.0}
+    assert meta["filter"] == {f"{k}_hz": v for k, v in params.items()}
     values = data[meta["offset"]: meta["offset"] + meta["length"]]
-    sos, _, _ = design_filter(FilterSpec(0.3, 35.0, 50.0), ch.fs)
+    sos, _, _ = design_filter(FilterSpec(hp, lp, notch), ch.fs)
     assert sos is not None
     whole = apply_sos(synth.raw(ch.index), sos)
-    start = round(400 * ch.fs)
+    start = round(start_s * ch.fs)
     expected = whole[start: start + meta["n"]]
     scale = float(np.std(expected))
-    # no edge artefact: the first and last samples agree as closely as the middle
-    np.testing.assert_allclose(values, expected, atol=2e-3 * scale, rtol=0)
+    # no edge artefact: the window's first and last samples agree as well as its middle
+    np.testing.assert_allclose(values, expected, atol=1e-3 * scale, rtol=0)
     unfiltered = synth.raw(ch.index)[start: start + meta["n"]]
-    assert np.max(np.abs(unfiltered - values)) > 10 * 2e-3 * scale  # the filter did act
+    assert np.max(np.abs(unfiltered - values)) > 10 * 1e-3 * scale  # the filter did act
 
 
 def test_window_filter_without_padding_would_show_edge_artefact(synth: StoredRecording) -> None:
@@ -256,3 +264,19 @@ def test_unknown_recording_window_is_404(client: Client) -> None:
     assert r.status_code == 404
     assert r.headers["content-type"].startswith("application/problem+json")
     assert "r000000000000" in r.json()["detail"]
+
+
+def test_filter_leaves_nan_gaps_and_filters_each_finite_run() -> None:
+    fs = 256.0
+    t = np.arange(int(20 * fs)) / fs
+    x = (np.sin(2 * np.pi * 10 * t) + 5.0).astype(np.float32)  # 10 Hz on a DC offset
+    x[2000:2300] = np.nan
+    sos, _, _ = design_filter(FilterSpec(1.0, None, None), fs)
+    assert sos is not None
+    y = apply_sos(x, sos)
+    assert np.isnan(y[2000:2300]).all()
+    assert np.isfinite(y[:2000]).all() and np.isfinite(y[2300:]).all()
+    # the high-pass removed the offset on both runs (away from their ends)
+    assert abs(float(np.mean(y[500:1500]))) < 0.05
+    assert abs(float(np.mean(y[3000:4500]))) < 0.05
+    np.testing.assert_allclose(y[3000:4500], x[3000:4500] - 5.0, atol=0.05)

@@ -46,3 +46,43 @@ def test_window_limit_setting_changes_the_answer(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="WAVESCORE_MAX_WINDOW_S"):
         build_request(start_s=0, stop_s=11, px=100, channels=[0], filters={}, settings=tight)
     build_request(start_s=0, stop_s=10, px=100, channels=[0], filters={}, settings=tight)
+
+
+def test_serve_prints_the_viewer_url_and_answers(tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, WAVESCORE_DATA_DIR=str(tmp_path), PYTHONWARNINGS="ignore")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
+        cwd=Path(__file__).resolve().parents[2], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}/" in line
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/static/viewer/favicon.svg", timeout=2)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        assert r.status_code == 200
+        r = httpx.get(f"http://127.0.0.1:{port}/api/recordings", timeout=5)
+        assert r.status_code == 401  # signed-in users only
+        assert r.headers["content-type"].startswith("application/problem+json")
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=20)  # waits and closes the pipes

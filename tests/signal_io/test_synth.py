@@ -99,6 +99,17 @@ def test_pvcs_are_wide_with_opposite_polarity_and_normal_beats_narrow(fs: float)
     assert set(signs["N"]) == {1.0} and set(signs["V"]) == {-1.0}
 
 
+def test_narrow_pvc_option_gives_sub_100_ms_ectopic_complexes() -> None:
+    fs = 500.0
+    ecg = make_ecg(fs, 200, seed=4, baseline_wander=False, white_noise_mv=0.0,
+                   pvc_fraction=0.1, wide_pvc=False)
+    x = ecg.signal.astype(np.float64)
+    widths = [_main_lobe_width_s(x, round(t * fs), fs)
+              for t, lab in zip(ecg.beats_s, ecg.beat_labels, strict=True) if lab == "V"]
+    assert len(widths) > 5
+    assert max(widths) < 0.100
+
+
 def _sinus_rr(ecg: object, i: int) -> float:
     """Median RR of the N-N pairs among the 10 beats around beat ``i``."""
     beats, labels = ecg.beats_s, ecg.beat_labels  # type: ignore[attr-defined]
@@ -231,6 +242,7 @@ def test_mains_hum_adds_a_line_at_the_mains_frequency() -> None:
         ({"noise_bursts": [(10.0, 500.0)]}, "duration_s"),
         ({"pauses_s": [(10.0, 0.2)]}, "pause_length_s"),
         ({"polarity": 0}, "polarity"),
+        ({"af_episodes": [(10.0, 50.0)], "vt_episodes": [(40.0, 45.0)]}, "must not overlap"),
     ],
 )
 def test_make_ecg_rejects_bad_parameters(kwargs: dict[str, object], match: str) -> None:
@@ -414,7 +426,7 @@ def test_stage_changes_are_smooth_at_epoch_boundaries(night: SynthPSG) -> None:
 
 
 def test_desaturations_follow_respiratory_events() -> None:
-    psg = make_psg(4 * 3600, seed=5, ahi_per_h=15.0)
+    psg = make_psg(2 * 3600, seed=5, ahi_per_h=25.0)
     spo2 = psg.channel("SpO2").data
     assert spo2.min() >= 85.0 and spo2.max() <= 100.0
     assert len(psg.respiratory_events) > 20

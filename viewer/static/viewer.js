@@ -17,6 +17,7 @@
   const MAX_WAIT_MS = 200;
   const OVERLAY_MAX_SPAN_S = 1800;
   const GAIN_STEP = Math.SQRT2;
+  const MARGIN_WINDOWS = 1;
 
   const st = {
     cfg: null,
@@ -38,6 +39,8 @@
     firstCallAt: null,
     lastFireAt: -Infinity,
     rangeChangedAt: null,
+    lastCachedKey: null,
+    loaded: null,          // {start_s, stop_s, res, sel} of the data drawn
     eventsUrlMissing: false,
     overlaySeq: 0,
     startClockS: 0,
@@ -217,19 +220,57 @@
     return Math.max(100, Math.min(st.cfg.max_px || 8000, Math.round(w > 0 ? w : 1200)));
   }
 
+  function selectionKey() {
+    const shown = st.order.filter((i) => st.visible.has(i));
+    return shown.join(",") + "|" + st.filters.hp + "|" + st.filters.lp + "|" + st.filters.notch;
+  }
+
   function currentRequest() {
+    // The visible range plus one window on each side, at the same seconds per pixel: panning
+    // and paging by up to a window then show data already received while the next window
+    // (re-centred) is fetched.
     const xr = st.m.x_range;
+    const viewStart = xr.start, viewStop = xr.end, span = viewStop - viewStart;
+    const width = plotWidthPx();
+    const maxPx = st.cfg.max_px || 8000;
+    let margin = span * MARGIN_WINDOWS;
+    const maxSpan = span * maxPx / width;
+    if (span + 2 * margin > maxSpan) { margin = Math.max(0, (maxSpan - span) / 2); }
+    const start = +Math.max(0, viewStart - margin).toFixed(6);
+    const stop = +Math.min(st.rec.duration_s, viewStop + margin).toFixed(6);
+    const px = Math.max(1, Math.min(maxPx, Math.round(width * (stop - start) / span)));
     const shown = st.order.filter((i) => st.visible.has(i));
     const params = new URLSearchParams({
-      start_s: xr.start.toFixed(6),
-      stop_s: xr.end.toFixed(6),
-      px: String(plotWidthPx()),
-      channels: shown.join(","),
+      start_s: String(start), stop_s: String(stop), px: String(px), channels: shown.join(","),
     });
     for (const k of ["hp", "lp", "notch"]) {
       if (st.filters[k]) { params.set(k, st.filters[k]); }
     }
-    return { start_s: +xr.start.toFixed(6), stop_s: +xr.end.toFixed(6), query: params.toString() };
+    return {
+      start_s: start, stop_s: stop, view_start_s: +viewStart.toFixed(6),
+      view_stop_s: +viewStop.toFixed(6), res: span / width, sel: selectionKey(),
+      query: params.toString(),
+    };
+  }
+
+  function covered() {
+    // whether the data drawn already covers the visible range at the current resolution
+    const L = st.loaded;
+    if (!L || L.sel !== selectionKey()) { return false; }
+    const xr = st.m.x_range;
+    const res = (xr.end - xr.start) / plotWidthPx();
+    return xr.start >= L.start_s - 1e-9 && xr.end <= L.stop_s + 1e-9 &&
+      Math.abs(res - L.res) <= 0.02 * L.res;
+  }
+
+  function recordPaint(rec) {
+    performance.mark("ws-painted");
+    st.timings.push(rec);
+    if (st.timings.length > 200) { st.timings.shift(); }
+    setStatus(rec.kind === "cached"
+      ? `${rec.total_ms.toFixed(0)} ms to paint (data already loaded)`
+      : `${rec.channels} ch · ${rec.fetch_ms.toFixed(0)} ms fetch · ${rec.total_ms.toFixed(0)} ms to paint` +
+        (rec.clipped ? " · clipped" : ""));
   }
 
   function onRangeChange() {
@@ -237,6 +278,19 @@
     if (st.rangeChangedAt === null) {
       st.rangeChangedAt = performance.now();
       performance.mark("ws-range-change");
+    }
+    const xr = st.m.x_range;
+    const key = xr.start.toFixed(6) + ":" + xr.end.toFixed(6);
+    if (covered() && key !== st.lastCachedKey) {
+      // Bokeh repaints the loaded data for the new range in its next animation frame
+      st.lastCachedKey = key;
+      const changedAt = st.rangeChangedAt;
+      const view = [+xr.start.toFixed(6), +xr.end.toFixed(6)];
+      st.rangeChangedAt = null;
+      requestAnimationFrame(() => recordPaint({
+        kind: "cached", total_ms: performance.now() - changedAt, fetch_ms: 0, draw_ms: 0,
+        start_s: view[0], stop_s: view[1],
+      }));
     }
     updateCursor();
     schedule();
@@ -277,24 +331,22 @@
       .then((buf) => {
         const t1 = performance.now();
         const { head, data } = decodeWindow(buf);
+        // draw only the answer to the newest request, and only for the range it asked for
         const answersNewest = seq === st.seq;
         const sameRange = Math.abs(head.requested_start_s - req.start_s) < 1e-6 &&
           Math.abs(head.requested_stop_s - req.stop_s) < 1e-6;
-        if (!answersNewest || !sameRange) { return; }  // never draw stale data
+        if (!answersNewest || !sameRange) { return; }
         drawWindow(head, data);
-        st.drawnKey = req.query;
+        st.loaded = { start_s: head.start_s, stop_s: head.stop_s, res: req.res, sel: req.sel };
         const t2 = performance.now();
-        requestAnimationFrame(() => requestAnimationFrame(() => {
-          const painted = performance.now();
-          performance.mark("ws-painted");
-          st.timings.push({
-            total_ms: painted - changedAt, fetch_ms: t1 - t0, draw_ms: t2 - t1,
-            start_s: req.start_s, stop_s: req.stop_s,
-          });
-          if (st.timings.length > 200) { st.timings.shift(); }
-          setStatus(`${head.channels.length} ch · ${(t1 - t0).toFixed(0)} ms fetch · ${(painted - changedAt).toFixed(0)} ms to paint` + (head.clipped ? " · clipped" : ""));
+        // Bokeh paints the new data in its next animation frame, before this callback runs
+        requestAnimationFrame(() => recordPaint({
+          kind: "fetched", total_ms: performance.now() - changedAt, fetch_ms: t1 - t0,
+          draw_ms: t2 - t1, start_s: req.view_start_s, stop_s: req.view_stop_s,
+          fetch_start_s: req.start_s, fetch_stop_s: req.stop_s,
+          channels: head.channels.length, clipped: head.clipped,
         }));
-        fetchOverlays(req.start_s, req.stop_s);
+        fetchOverlays(req.view_start_s, req.view_stop_s);
       })
       .catch((err) => {
         st.errors.push(String(err));
@@ -412,6 +464,14 @@
 
   function updateRangeLabel() {
     const xr = st.m.x_range;
+    const preset = document.getElementById("ws-preset");
+    if (preset) {  // show the preset matching the window length, if any
+      const span = xr.end - xr.start;
+      const whole = Math.abs(span - st.rec.duration_s) < 1e-6 && xr.start <= 1e-6;
+      const match = Array.from(preset.options).find((o) =>
+        (o.value === "all" && whole) || (o.value !== "all" && Math.abs(+o.value - span) < 1e-6));
+      preset.value = match ? match.value : "";
+    }
     const el = document.getElementById("ws-range");
     if (el) {
       el.textContent = formatClock(xr.start) + " – " + formatClock(xr.end) +
