@@ -16,9 +16,10 @@ background:
 3. robust z-scores of log line length and log energy per channel against the median and
    MAD (× 1.4826) of the whole recording (the background; seizures are a small fraction of any
    clinical recording), averaged into a window score per channel;
-4. a window is ictal when at least ``min_channels`` channels (or ``min_channel_fraction`` of
-   them) score above ``z_threshold``; ictal runs closer than ``merge_gap_s`` are merged and
-   those shorter than ``min_duration_s`` dropped. Channels involved are those above the
+4. a second is ictal when at least ``min_channels`` channels (or ``min_channel_fraction`` of
+   them) score above ``z_extend`` within a run that reaches ``z_threshold`` somewhere
+   (hysteresis); ictal runs closer than ``merge_gap_s`` are merged and those shorter than
+   ``min_duration_s`` dropped. Channels involved are those above the
    threshold for at least a quarter of the event; confidence rises with the median score.
 
 Changes from the cited methods: no patient-specific training (the adaptive background replaces
@@ -78,6 +79,9 @@ class SeizureParams:
     z_threshold
         Window score (mean robust z of log line length and log energy) above which a channel
         counts as ictal.
+    z_extend
+        Hysteresis: an episode is the run of seconds scoring at least this (lower) value around
+        a second above ``z_threshold``; equal to ``z_threshold`` disables it.
     min_channels
         Channels that must be ictal at once (capped at the number of channels).
     min_channel_fraction
@@ -94,6 +98,7 @@ class SeizureParams:
 
     window_s: float = 4.0
     z_threshold: float = 4.0
+    z_extend: float = 3.0
     min_channels: int = 2
     min_channel_fraction: float = 0.25
     min_duration_s: float = 10.0
@@ -187,8 +192,11 @@ def detect_seizures(features: Sequence[NDArray[np.float64]], params: SeizurePara
     need = max(1, min(params.min_channels, n_ch,
                       int(np.ceil(params.min_channel_fraction * n_ch))))
     ictal_ch = scores >= params.z_threshold
-    ictal = ictal_ch.sum(axis=1) >= need
-    runs = _runs(ictal)
+    core = ictal_ch.sum(axis=1) >= need
+    low = min(params.z_extend, params.z_threshold)
+    wide = (scores >= low).sum(axis=1) >= need
+    # hysteresis: runs above the lower threshold that contain a core second
+    runs = [(a, b) for a, b in _runs(wide) if core[a:b].any()]
     gap = round(params.merge_gap_s / BLOCK_S)
     merged: list[list[int]] = []
     for a, b in runs:

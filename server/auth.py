@@ -4,7 +4,9 @@ Who is calling
     API clients send ``Authorization: Bearer <token>`` (tokens come from ``wavescore users add``
     or ``POST /api/users``); the browser signs in at ``/login`` and then sends the
     ``wavescore_session`` cookie (HttpOnly, SameSite=Lax, 12 h). A bearer header wins over a
-    cookie. Unknown, expired or disabled credentials are refused with 401.
+    cookie. Unknown, expired or disabled credentials are refused with 401. Lookups are reused
+    for :data:`CREDENTIAL_CACHE_TTL_S` seconds; disabling a user or signing out through the API
+    clears the cache at once (the CLI cannot change users while the server holds the database).
 
 What they may do
     :data:`ROUTE_PERMISSIONS` maps every route to what it needs: a
@@ -57,6 +59,7 @@ Requirement = Permission | str
 
 SESSION_COOKIE = "wavescore_session"
 VIEW_AUDIT_INTERVAL_S = 60.0
+CREDENTIAL_CACHE_TTL_S = 5.0
 LOGIN_PATH = "/login"
 
 #: What each route needs, keyed by operation id (or handler name; see the module docstring).
@@ -118,6 +121,7 @@ VIEW_AUDIT_KINDS: Mapping[str, str] = {
     "listRecordingAnnotations": "annotations",
     "listEvents": "events",
     "getReviewQueue": "events",
+    "getNextInReviewQueue": "events",
     "getSleepStats": "events",
 }
 
@@ -208,7 +212,47 @@ def bearer_token_from(scope: Scope) -> str | None:
     return token.strip()
 
 
-def authenticate(store: Store, scope: Scope) -> tuple[User | None, str]:
+class CredentialCache:
+    """Remembers which user a token or session belongs to for a few seconds.
+
+    Only this process writes the database while the server runs (DuckDB's file lock), so every
+    change that must take effect at once (disabling a user, signing out) goes through a route
+    that calls :meth:`clear`. Without the cache each request would cost a database lookup.
+
+    Parameters
+    ----------
+    ttl_s
+        How long a lookup is reused (s); also the most a session outlives its expiry.
+    """
+
+    def __init__(self, ttl_s: float = CREDENTIAL_CACHE_TTL_S) -> None:
+        self.ttl_s = ttl_s
+        self._items: dict[tuple[str, str], tuple[float, User]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, kind: str, secret: str) -> User | None:
+        """The cached user, or ``None`` when absent or stale."""
+        with self._lock:
+            item = self._items.get((kind, secret))
+        if item is None or time.monotonic() - item[0] > self.ttl_s:
+            return None
+        return item[1]
+
+    def put(self, kind: str, secret: str, user: User) -> None:
+        """Remember a successful lookup."""
+        with self._lock:
+            if len(self._items) > 10_000:
+                self._items.clear()
+            self._items[(kind, secret)] = (time.monotonic(), user)
+
+    def clear(self) -> None:
+        """Forget everything (after a user or session changed)."""
+        with self._lock:
+            self._items.clear()
+
+
+def authenticate(store: Store, scope: Scope, cache: CredentialCache | None = None
+                 ) -> tuple[User | None, str]:
     """Return the caller and how they were identified (``"token"``, ``"session"``, ``""``).
 
     Raises
@@ -217,12 +261,35 @@ def authenticate(store: Store, scope: Scope) -> tuple[User | None, str]:
         Credentials were sent but are unknown, expired or belong to a disabled user.
     """
     token = bearer_token_from(scope)
-    if token is not None:
-        return store.user_for_token(token), "token"
-    session = session_id_from(scope)
-    if session is not None:
-        return store.user_for_session(session), "session"
-    return None, ""
+    kind, secret = ("token", token) if token is not None else ("session",
+                                                                session_id_from(scope))
+    if secret is None:
+        return None, ""
+    user = cache.get(kind, secret) if cache is not None else None
+    if user is None:
+        user = store.user_for_token(secret) if kind == "token" else \
+            store.user_for_session(secret)
+        if cache is not None:
+            cache.put(kind, secret, user)
+    return user, kind
+
+
+def view_auditor_of(app: Any) -> ViewAuditor:
+    """The app's :class:`ViewAuditor` (created on first use)."""
+    auditor = getattr(app.state, "view_auditor", None)
+    if not isinstance(auditor, ViewAuditor):
+        auditor = ViewAuditor()
+        app.state.view_auditor = auditor
+    return auditor
+
+
+def credential_cache_of(app: Any) -> CredentialCache:
+    """The app's :class:`CredentialCache` (created on first use)."""
+    cache = getattr(app.state, "credential_cache", None)
+    if not isinstance(cache, CredentialCache):
+        cache = CredentialCache()
+        app.state.credential_cache = cache
+    return cache
 
 
 class ViewAuditor:
@@ -314,7 +381,7 @@ def auth_middleware(app: ASGIApp) -> ASGIApp:
             return
         store: Store = litestar_app.state.store
         try:
-            user, how = authenticate(store, scope)
+            user, how = authenticate(store, scope, credential_cache_of(litestar_app))
         except AuthenticationError:
             if _is_html_page(handler) and scope.get("method") == "GET":
                 await _send_redirect(send, _login_redirect(scope))
@@ -345,7 +412,7 @@ def auth_middleware(app: ASGIApp) -> ASGIApp:
         if kind is not None:
             recording_id = scope.get("path_params", {}).get("recording_id")
             if recording_id is not None:
-                auditor: ViewAuditor = litestar_app.state.view_auditor
+                auditor = view_auditor_of(litestar_app)
                 if auditor.due(user, str(recording_id), kind):
                     try:
                         await anyio.to_thread.run_sync(
@@ -398,18 +465,22 @@ def current_user(scope_or_request: Any) -> User:
 
 __all__ = [
     "AUTHENTICATED",
+    "CREDENTIAL_CACHE_TTL_S",
     "PUBLIC",
     "ROUTE_PERMISSIONS",
     "SESSION_COOKIE",
     "VIEW_AUDIT_INTERVAL_S",
     "VIEW_AUDIT_KINDS",
+    "CredentialCache",
     "ViewAuditor",
     "auth_middleware",
     "authenticate",
+    "credential_cache_of",
     "current_user",
     "is_allowed",
     "openapi_path_of",
     "requirement_for",
     "route_key",
     "safe_next",
+    "view_auditor_of",
 ]

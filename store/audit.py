@@ -15,6 +15,8 @@ import hashlib
 import json
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,7 +93,32 @@ class AuditMixin(Database):
         """The anchor file holding the newest ``seq`` and hash."""
         return self.path.with_name(self.path.name + ".audit-head")
 
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """As :meth:`store._db.Database.transaction`; also tracks the audit chain's head."""
+        self._local.audit_tx_head = None
+        try:
+            with super().transaction() as cur:
+                yield cur
+        except BaseException:
+            self._local.audit_tx_head = None
+            raise
+        head = getattr(self._local, "audit_tx_head", None)
+        self._local.audit_tx_head = None
+        if head is not None:
+            self.__dict__["_audit_head_cache"] = head
+
     def _audit_head(self, cur: duckdb.DuckDBPyConnection) -> tuple[int, str]:
+        # The newest entry is remembered: within the open transaction of this thread, and the
+        # newest committed one (one writing process per database, writes serialised by
+        # write_lock), so an append does not scan the log. A stale head could only make the
+        # next insert collide on the seq primary key (a loud failure), never fork the chain.
+        in_tx: tuple[int, str] | None = getattr(self._local, "audit_tx_head", None)
+        if in_tx is not None:
+            return in_tx
+        cached: tuple[int, str] | None = self.__dict__.get("_audit_head_cache")
+        if cached is not None:
+            return cached
         row = cur.execute(
             "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
         ).fetchone()
@@ -131,6 +158,7 @@ class AuditMixin(Database):
             [seq, at, user_name, action, target, detail_text, prev, digest],
         )
         self.__dict__["_pending_anchor"] = (seq, digest)
+        self._local.audit_tx_head = (seq, digest)
         return AuditEntry(seq, at, user_name, action, target, detail or {}, prev, digest)
 
     def write_audit_anchor(self) -> None:

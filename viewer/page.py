@@ -133,7 +133,7 @@ def build_document(recording: Mapping[str, Any]) -> dict[str, Any]:
     )
     overview.yaxis.visible = False
     overview.xaxis.formatter = CustomJSTickFormatter(
-        code="return window.wavescore.formatClock(tick);"
+        code="return window.wavescore.formatClock(tick, false);"
     )
     overview.grid.visible = False
     overview_src = ColumnDataSource(data={"x": [], "lo": [], "hi": []}, name="ws_overview_src")

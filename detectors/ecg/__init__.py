@@ -8,7 +8,8 @@ Registered detectors (see ``docs/ecg-detectors.md``):
     Beat marks labelled with their AAMI class (``N``, ``S``, ``V``, ``F``, ``Q``).
 ``ecg.rhythm``
     The full pipeline: rhythm episodes (``AFIB``, ``SBR``, ``STACH``, ``PAUSE``, ``VT``,
-    ``IVR``, ``BIGEMINY``, ``TRIGEMINY``) and the ectopic (non-N) beats.
+    ``IVR``, ``BIGEMINY``, ``TRIGEMINY``) and the ectopic beats (``S``, ``V``, ``F``; not the
+    ``N`` and ``Q`` beats, which would flood a review).
 
 Each detector analyses the first channel of kind ``ECG`` it is given (the first channel when
 none is marked ECG).
@@ -73,7 +74,7 @@ def _beat_events(res: EcgAnalysis, fs: float, idx: int, ectopic_only: bool) -> l
     for b, lab, c, qc in zip(res.beats.tolist(), res.labels.tolist(),
                              res.class_confidence.tolist(), res.qrs_confidence.tolist(),
                              strict=True):
-        if ectopic_only and lab == "N":
+        if ectopic_only and lab not in ("S", "V", "F"):
             continue
         conf = float(np.clip(min(c, max(qc, 0.5)), 0.0, 1.0))
         out.append(DetectedEvent(float(b) / fs, 0.0, str(lab), "beat", conf, (idx,),

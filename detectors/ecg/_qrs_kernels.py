@@ -62,7 +62,7 @@ def _integrate_kernel(
     filtered: NDArray[np.float32], width: int, squared: bool
 ) -> NDArray[np.float32]:
     n = filtered.shape[0]
-    der2 = np.zeros(n, dtype=np.float64)
+    der2 = np.zeros(n, dtype=np.float32)  # float32 keeps long records small
     for i in range(n):
         acc = 0.0
         if i >= 2:
@@ -73,7 +73,7 @@ def _integrate_kernel(
             acc += 2.0 * float(filtered[i + 1])
         if i + 2 < n:
             acc += float(filtered[i + 2])
-        der2[i] = acc * acc if squared else abs(acc)
+        der2[i] = np.float32(acc * acc if squared else abs(acc))
     out = np.zeros(n, dtype=np.float32)
     half = width // 2
     acc = 0.0
@@ -85,12 +85,12 @@ def _integrate_kernel(
         if i % 65536 == 0:
             acc = 0.0
             for j in range(max(0, lo), min(n, hi)):
-                acc += der2[j]
+                acc += float(der2[j])
         else:
             if lo - 1 >= 0:
-                acc -= der2[lo - 1]
+                acc -= float(der2[lo - 1])
             if 0 <= hi - 1 < n:
-                acc += der2[hi - 1]
+                acc += float(der2[hi - 1])
         out[i] = np.float32(max(acc, 0.0))
     return out
 
@@ -223,6 +223,8 @@ def _threshold_kernel(
     npk = 0.0
     rr_hist = np.zeros(8, dtype=np.float64)
     rr_sorted = np.zeros(8, dtype=np.float64)
+    med_for = -1
+    rr_med = fs
     n_rr = 0
     beats = np.empty(m, dtype=np.int64)
     ratios = np.empty(m, dtype=np.float64)
@@ -235,12 +237,22 @@ def _threshold_kernel(
     while i < m:
         thr1 = npk + 0.25 * (spk - npk)
         pos = float(peaks[i])
-        rr_med = rr_default
-        if n_rr >= 2:
-            k = min(n_rr, 8)
-            for q in range(k):
-                rr_sorted[q] = rr_hist[q]
-            rr_med = np.sort(rr_sorted[:k])[k // 2]
+        if n_rr != med_for:  # the median changes only when an interval is added
+            med_for = n_rr
+            rr_med = rr_default
+            if n_rr >= 2:
+                k = min(n_rr, 8)
+                for q in range(k):
+                    rr_sorted[q] = rr_hist[q]
+                # insertion sort of at most eight values, no allocation
+                for a in range(1, k):
+                    v = rr_sorted[a]
+                    b = a - 1
+                    while b >= 0 and rr_sorted[b] > v:
+                        rr_sorted[b + 1] = rr_sorted[b]
+                        b -= 1
+                    rr_sorted[b + 1] = v
+                rr_med = rr_sorted[k // 2]
         if pos - last_pos > searchback_factor * rr_med:
             best = -1
             best_h = 0.5 * thr1
@@ -341,7 +353,7 @@ def _candidates_kernel(
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     n = feat.shape[0]
     # local maxima first; the largest sample of a window is either one of them or an end of it
-    local = np.empty(max(n, 1), dtype=np.int64)
+    local = np.empty(max(n // 2 + 1, 1), dtype=np.int64)  # maxima are >= 2 samples apart
     m_local = 0
     for i in range(1, n - 1):
         h = feat[i]

@@ -59,6 +59,9 @@ class RhythmParams:
         Fewest usable intervals (not touching a V beat) in a window to judge it.
     min_similarity
         Beats whose shape correlates below this with their template are treated as noise.
+    af_bridge_unknown
+        Beats whose window cannot be judged (too many V or noisy beats) are in AF when the
+        nearest judged beats on both sides are.
     af_merge_s
         AF runs separated by less than this (seconds) are joined.
     af_min_s
@@ -88,6 +91,7 @@ class RhythmParams:
     af_max_lag: int = 3
     af_min_valid: int = 10
     af_merge_s: float = 20.0
+    af_bridge_unknown: bool = True
     min_similarity: float = 0.7
     af_min_s: float = 30.0
     brady_bpm: float = 60.0
@@ -181,6 +185,22 @@ def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), stops.tolist(), strict=True))
 
 
+def _bridge(flag: NDArray[np.bool_], unknown: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Flag runs of unjudged beats (``unknown``) that have flagged judged beats on both sides."""
+    k = flag.shape[0]
+    idx = np.arange(k)
+    known = ~unknown
+    prev = np.maximum.accumulate(np.where(known, idx, -1))
+    nxt = np.minimum.accumulate(np.where(known, idx, k)[::-1])[::-1]
+    ok_prev = prev >= 0
+    ok_next = nxt < k
+    before = np.zeros(k, dtype=bool)
+    after = np.zeros(k, dtype=bool)
+    before[ok_prev] = flag[prev[ok_prev]]
+    after[ok_next] = flag[nxt[ok_next]]
+    return flag | (unknown & before & after)
+
+
 def _merge(spans: list[tuple[float, float, float]], gap_s: float, min_s: float,
            ) -> list[tuple[float, float, float]]:
     """Join ``(on, off, conf)`` spans closer than ``gap_s``; drop those shorter than ``min_s``."""
@@ -209,12 +229,16 @@ def detect_af(
     P-wave consistency, ``af_irregularity`` alone decides.
     """
     p = params or RhythmParams()
-    irr = np.nan_to_num(af_irregularity(beats_s, labels, p, similarity), nan=0.0)
+    raw = af_irregularity(beats_s, labels, p, similarity)
+    unknown = np.isnan(raw)
+    irr = np.nan_to_num(raw, nan=0.0)
     if p_consistency is None:
         flag = irr > p.af_irregularity_rr_only
     else:
         no_p = np.nan_to_num(p_consistency, nan=1.0) < p.af_p_consistency
         flag = (irr > p.af_irregularity_high) | ((irr > p.af_irregularity) & no_p)
+    if p.af_bridge_unknown and unknown.any() and not unknown.all():
+        flag = _bridge(flag, unknown)
     spans = []
     for a, z in _runs(flag):
         on = float(beats_s[max(a - 1, 0)])

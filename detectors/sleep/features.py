@@ -136,7 +136,10 @@ def prepare_signal(data: NDArray[np.floating], fs: float) -> NDArray[np.float64]
     NDArray[np.float64]
         Shape ``(round(n * 100 / fs),)`` filtered samples in µV at 100 Hz.
     """
-    x = np.nan_to_num(np.asarray(data, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    x = np.asarray(data, dtype=np.float64)
+    finite = np.isfinite(x)
+    if not finite.all():
+        x = np.where(finite, x, 0.0)
     if fs < FS_FEATURES and x.size > 1:
         x = _fft_resample(x, fs)
     elif fs > FS_FEATURES:
@@ -161,12 +164,14 @@ def _welch_epochs(epochs: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDA
     # Welch's per-segment mean removal is skipped: with a periodic Hamming window it changes
     # only the 0 and 0.2 Hz bins, which no feature uses (all start at 0.4 Hz).
     spec = np.fft.rfft(segs * win, axis=2)
-    psd = spec.real**2 + spec.imag**2
-    psd /= FS_FEATURES * np.sum(win**2)
-    psd[..., 1:-1] *= 2.0
-    med = np.median(psd, axis=1) / _median_bias(starts.size)
     freqs = np.fft.rfftfreq(_WELCH_SEG, 1.0 / FS_FEATURES)
-    return np.asarray(freqs, dtype=np.float64), np.asarray(med, dtype=np.float64)
+    # only bins up to the top band edge are used: keep them, median over segments last axis
+    keep = int(np.searchsorted(freqs, BANDS[-1][1] + 1e-9)) + 1
+    spec = spec[:, :, :keep]
+    psd = spec.real**2 + spec.imag**2
+    psd *= 2.0 / (FS_FEATURES * np.sum(win**2))  # one-sided; bin 0 is never used
+    med = np.median(np.swapaxes(psd, 1, 2), axis=2) / _median_bias(starts.size)
+    return np.asarray(freqs[:keep], dtype=np.float64), np.asarray(med, dtype=np.float64)
 
 
 def _simpson_weights(n: int, dx: float) -> NDArray[np.float64]:

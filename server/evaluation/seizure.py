@@ -14,7 +14,13 @@ channel), reproducible from ``--seed``. Scored by the SzCORE event convention wi
 ``timescoring`` package (tolerance 30 s before / 60 s after, events closer than 90 s merged,
 events split at 5 min) and by strict any-overlap matching.
 
-JSON keys: ``bonn.*``, ``bonn.<set>.*`` and ``spliced.*`` (see :func:`run`).
+``--sweep`` adds ``spliced.z<thr>.*`` figures for other ``z_threshold`` values (``z_extend``
+unchanged), an operating curve. Spliced figures are development results: the detector's
+thresholds were chosen while looking at them (no per-file choices).
+
+JSON keys: ``bonn.sensitivity``, ``bonn.specificity``, ``bonn.auc`` (S against Z+O+N+F),
+``bonn.<set>.*`` per set, ``spliced.sensitivity``, ``spliced.precision``, ``spliced.f1``,
+``spliced.fa_per_24h``, ``spliced.strict.*`` (any-overlap), ``spliced.z<thr>.*``.
 """
 
 from __future__ import annotations

@@ -346,11 +346,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     for key in sorted(out):
-        if not isinstance(out[key], list) and (".pooled." in key or (key.startswith(
-                ("spindles.f1", "spindles.yasa", "spindles.human", "human.", "staging.psg",
-                 "staging.yasa.psg", "staging.seconds", "staging.yasa.seconds"))
-                and ".f1." not in key.replace("spindles.", "", 1))):
-            print(f"{key:48s} {out[key]:.4f}")
+        if isinstance(out[key], list) or ".excerpts." in key:
+            continue
+        print(f"{key:48s} {out[key]:.4f}")
     if args.json:
         args.json.write_text(json.dumps(out, indent=2, sort_keys=True))
     return 0

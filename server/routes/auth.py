@@ -19,7 +19,13 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, QueryParameter
 from litestar.response import Redirect
 
-from server.auth import SESSION_COOKIE, current_user, safe_next, session_id_from
+from server.auth import (
+    SESSION_COOKIE,
+    credential_cache_of,
+    current_user,
+    safe_next,
+    session_id_from,
+)
 from server.routes.viewer import VIEWER_STATIC_URL
 from store import ROLE_PERMISSIONS, Store
 from store.errors import AuthenticationError
@@ -127,6 +133,7 @@ class AuthController(Controller):
         if session is not None:
             store: Store = state.store
             store.end_session(session)
+            credential_cache_of(request.app).clear()
         return Redirect(
             "/login",
             status_code=303,

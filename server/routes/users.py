@@ -12,7 +12,7 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
-from server.auth import current_user
+from server.auth import credential_cache_of, current_user
 from store import Role, Store, User
 
 
@@ -81,6 +81,7 @@ class UsersController(Controller):
         """Disable a user: their token and sessions stop working at once."""
         store: Store = state.store
         store.set_user_disabled(name, True, actor=current_user(request))
+        credential_cache_of(request.app).clear()
         return user_out(store.get_user(name))
 
     @post("/{name:str}/enable", operation_id="enableUser", sync_to_thread=True, status_code=200)
@@ -90,6 +91,7 @@ class UsersController(Controller):
         """Re-enable a disabled user."""
         store: Store = state.store
         store.set_user_disabled(name, False, actor=current_user(request))
+        credential_cache_of(request.app).clear()
         return user_out(store.get_user(name))
 
 

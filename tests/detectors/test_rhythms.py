@@ -164,7 +164,7 @@ def test_params_defaults_follow_clinical_definitions() -> None:
     assert p.vt_rate_bpm == 100.0
 
 
-# measured AF duration (Se, +P): 201 0.997/0.68 (record-level, detector defaults)
+# measured AF duration (Se, +P): 201 0.987/0.705 (detector defaults)
 @pytest.mark.shared_data
 def test_mitdb_201_af_is_found() -> None:
     import wfdb
@@ -183,3 +183,31 @@ def test_mitdb_201_af_is_found() -> None:
     overlap = intervals_overlap_s(ref, det)
     assert overlap / total_s(ref) >= 0.95
     assert overlap / total_s(det) >= 0.6
+
+
+def test_registered_ecg_detectors_run_on_a_channel_list() -> None:
+    import dataclasses
+
+    from detectors._types import ChannelInput
+    from detectors.registry import get_detector
+
+    ecg = make_ecg(250.0, 180.0, seed=16, pvc_fraction=0.1, svpb_fraction=0.03,
+                   af_episodes=[(60.0, 180.0)])
+    channels = [ChannelInput("EEG", "EEG", np.zeros(ecg.signal.size, dtype=np.float32), 250.0),
+                ChannelInput("ECG II", "ECG", ecg.signal, 250.0)]
+    seen: list[float] = []
+    for name, kinds in (("ecg.qrs", {"beat"}), ("ecg.beats", {"beat"}),
+                        ("ecg.rhythm", {"beat", "rhythm"})):
+        spec = get_detector(name)
+        params = spec.params_type()
+        assert dataclasses.is_dataclass(params)
+        events = spec.run(channels, params, seen.append)
+        assert events
+        assert {e.category for e in events} <= kinds
+        assert all(0.0 <= e.confidence <= 1.0 for e in events)
+        assert all(e.channels == (1,) for e in events)
+    rhythm = get_detector("ecg.rhythm").run(channels, get_detector("ecg.rhythm").params_type(),
+                                            None)
+    assert any(e.label == "AFIB" and e.duration_s > 60.0 for e in rhythm)
+    assert all(e.label not in ("N", "Q") for e in rhythm)
+    assert seen and seen[-1] == 1.0

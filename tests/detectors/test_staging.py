@@ -220,3 +220,14 @@ def test_dreams_pooled_kappa_at_least_measured_level() -> None:
     m = staging_metrics(np.concatenate(refs), np.concatenate(preds))
     assert m["kappa"] >= 0.52  # measured 0.553 (YASA 0.530)
     assert m["accuracy"] >= 0.68
+
+
+def test_eeg_detectors_are_registered_with_typed_params() -> None:
+    from detectors.registry import get_detector
+
+    for name in ("sleep.staging", "sleep.spindles", "eeg.seizure"):
+        spec = get_detector(name)
+        assert spec.version == "1.0.0"
+        params = spec.params_type()
+        with pytest.raises(AttributeError):
+            params.n_threads = 3  # frozen dataclass

@@ -51,9 +51,8 @@ def test_users_list_disable_and_errors(data_dir: Path,
     out = capsys.readouterr().out
     assert "carol" in out and "annotator" in out and "disabled" in out
     assert main(["users", "disable", "nobody"]) == 1
-    with Store.open(data_dir / "wavescore.duckdb") as store:
-        with pytest.raises(PermissionError):
-            store.user_for_token(token)
+    with Store.open(data_dir / "wavescore.duckdb") as store, pytest.raises(PermissionError):
+        store.user_for_token(token)
     with pytest.raises(SystemExit):
         main(["users", "add", "dave", "--role", "superuser"])
 

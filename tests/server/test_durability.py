@@ -109,17 +109,17 @@ def test_acknowledged_confirmations_survive_sigkill(tmp_path: Path) -> None:
             t.join(timeout=20)
     assert 200 <= len(acked) < N_PROPOSALS, "the kill did not land mid-stream"
     port2 = free_port()
-    with server_process(tmp_path, port2):
-        with httpx.Client(base_url=f"http://127.0.0.1:{port2}", timeout=30,
-                          headers={"Authorization": f"Bearer {admin}"}) as c:
-            events = c.get(f"/api/recordings/{NIGHT_ID}/events",
-                           params={"include_rejected": True}).json()["events"]
-            status = {e["event_id"]: e["status"] for e in events}
-            lost = [eid for eid in acked if status.get(eid) != "confirmed"]
-            assert not lost, f"{len(lost)} acknowledged confirmations were lost: {lost[:10]}"
-            report = c.get("/api/audit/verify").json()
-            assert report["ok"], report["problems"]
-            assert report["n_entries"] >= len(acked)
+    with (server_process(tmp_path, port2),
+          httpx.Client(base_url=f"http://127.0.0.1:{port2}", timeout=30,
+                       headers={"Authorization": f"Bearer {admin}"}) as c):
+        events = c.get(f"/api/recordings/{NIGHT_ID}/events",
+                       params={"include_rejected": True}).json()["events"]
+        status = {e["event_id"]: e["status"] for e in events}
+        lost = [eid for eid in acked if status.get(eid) != "confirmed"]
+        assert not lost, f"{len(lost)} acknowledged confirmations were lost: {lost[:10]}"
+        report = c.get("/api/audit/verify").json()
+        assert report["ok"], report["problems"]
+        assert report["n_entries"] >= len(acked)
     cli = subprocess.run([sys.executable, "-m", "server.cli", "audit", "verify"], cwd=REPO,
                          env=os.environ | {"WAVESCORE_DATA_DIR": str(tmp_path)},
                          capture_output=True, text=True, timeout=120)

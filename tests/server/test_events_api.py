@@ -108,7 +108,7 @@ def test_create_then_edit_on_a_stale_version_is_409(client: Client, env: ReviewE
                           "category": "arousal", "channels": [0, 1]})
     assert r.status_code == 201
     ev = r.json()
-    assert ev["status"] == "confirmed" and ev["source"] == "human" and ev["created_by"] == "annotator"
+    assert (ev["status"], ev["source"], ev["created_by"]) == ("confirmed", "human", "annotator")
     url = f"/api/events/{ev['event_id']}"
     r = client.patch(url, headers=h, json={"version": ev["version"], "duration_s": 15.0})
     assert r.status_code == 200 and r.json()["status"] == "edited"

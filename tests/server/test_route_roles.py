@@ -93,7 +93,7 @@ def test_every_route_allows_and_denies_by_the_table(client: Client, env: ReviewE
     headers = {} if who == "anonymous" else env.auth(who)
     user = None if who == "anonymous" else _user(who)
     wrong: list[str] = []
-    for method, path, key, handler in ROUTES:
+    for method, path, key, _handler in ROUTES:
         if method == "HEAD" or key in ("login", "logout"):
             continue  # HEAD mirrors GET; login/logout answer 401/303 by design (test_auth)
         url = _concrete(path)

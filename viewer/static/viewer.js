@@ -68,9 +68,10 @@
     return st.m.x_range.end - st.m.x_range.start;
   }
 
-  function formatClock(tick) {
+  function formatClock(tick, fine) {
+    // fine: tenths of a second when the main window is shorter than 20 s (default)
     const t = ((st.startClockS + tick) % 86400 + 86400) % 86400;
-    return hms(t, spanS() < 20);
+    return hms(t, fine !== false && spanS() < 20);
   }
 
   function formatElapsed(tick) {
@@ -124,35 +125,43 @@
   }
 
   function buildXY(ch) {
+    // Only the samples or columns inside the visible range (plus one each side) go to Bokeh:
+    // the margins fetched ahead stay in memory, so a pan re-slices them without a fetch and
+    // Bokeh paints no more points than the plot shows.
     const k0 = st.sourceIdx[ch.index];
     const src = st.m.sources[k0];
     const lane = laneOf(ch.index);
-    if (lane === null) { src.data = { x: [], y: [], lo: [], hi: [] }; return; }
+    if (lane === null || ch.n === 0) { src.data = { x: [], y: [], lo: [], hi: [] }; return; }
+    const xr = st.m.x_range;
+    const i0 = Math.min(ch.n, Math.max(0, Math.floor((xr.start - ch.t0_s) / ch.step_s) - 1));
+    const i1 = Math.max(i0, Math.min(ch.n, Math.ceil((xr.end - ch.t0_s) / ch.step_s) + 2));
+    const m = i1 - i0;
     const k = (st.gain[ch.index] || 1) * 0.9 / (st.scale[ch.index] || 1);
     const c = ch.centre;
     const v = ch.values;
-    const n = ch.n;
-    const x = new Float64Array(n);
+    const x = new Float64Array(m);
     if (ch.mode === "raw") {
-      const y = new Float64Array(n);
-      for (let i = 0; i < n; i++) {
-        x[i] = ch.t0_s + i * ch.step_s;
-        y[i] = lane + (v[i] - c) * k;
+      const y = new Float64Array(m);
+      for (let j = 0; j < m; j++) {
+        const i = i0 + j;
+        x[j] = ch.t0_s + i * ch.step_s;
+        y[j] = lane + (v[i] - c) * k;
       }
       src.data = { x, y, lo: y, hi: y };
     } else {
       // min..max per pixel column as a filled band, at least one pixel thick, so a single
       // short event (one premature beat) still shows at full height
-      const lo = new Float64Array(n);
-      const hi = new Float64Array(n);
+      const lo = new Float64Array(m);
+      const hi = new Float64Array(m);
       const span = st.m.y_range.end - st.m.y_range.start;
       const minH = span / Math.max(50, st.m.plot.inner_height || 500);
-      for (let i = 0; i < n; i++) {
-        x[i] = Math.max(ch.t0_s + (i + 0.5) * ch.step_s, ch.start_s);
+      for (let j = 0; j < m; j++) {
+        const i = i0 + j;
+        x[j] = Math.max(ch.t0_s + (i + 0.5) * ch.step_s, ch.start_s);
         let a = lane + (v[2 * i] - c) * k;
         let b = lane + (v[2 * i + 1] - c) * k;
-        if (b - a < minH) { const m = (a + b) / 2; a = m - minH / 2; b = m + minH / 2; }
-        lo[i] = a; hi[i] = b;
+        if (b - a < minH) { const mid = (a + b) / 2; a = mid - minH / 2; b = mid + minH / 2; }
+        lo[j] = a; hi[j] = b;
       }
       src.data = { x, y: lo, lo, hi };
     }
@@ -161,8 +170,12 @@
     st.m.bands[k0].visible = shown && ch.mode !== "raw";
   }
 
-  function redrawAll() {
+  function resliceAll() {
     for (const idx of Object.keys(st.data)) { buildXY(st.data[idx]); }
+  }
+
+  function redrawAll() {
+    resliceAll();
     updateAxisLabels();
     renderChannelList();
   }
@@ -263,6 +276,12 @@
       Math.abs(res - L.res) <= 0.02 * L.res;
   }
 
+  function afterPaint(fn) {
+    // Bokeh draws the canvas in an animation-frame callback; a task queued from the next
+    // frame's callback runs once every callback of that frame (Bokeh's paint included) is done.
+    requestAnimationFrame(() => setTimeout(fn, 0));
+  }
+
   function recordPaint(rec) {
     performance.mark("ws-painted");
     st.timings.push(rec);
@@ -287,11 +306,12 @@
       const changedAt = st.rangeChangedAt;
       const view = [+xr.start.toFixed(6), +xr.end.toFixed(6)];
       st.rangeChangedAt = null;
-      requestAnimationFrame(() => recordPaint({
+      afterPaint(() => recordPaint({
         kind: "cached", total_ms: performance.now() - changedAt, fetch_ms: 0, draw_ms: 0,
         start_s: view[0], stop_s: view[1],
       }));
     }
+    resliceAll();
     updateCursor();
     schedule();
   }
@@ -339,8 +359,7 @@
         drawWindow(head, data);
         st.loaded = { start_s: head.start_s, stop_s: head.stop_s, res: req.res, sel: req.sel };
         const t2 = performance.now();
-        // Bokeh paints the new data in its next animation frame, before this callback runs
-        requestAnimationFrame(() => recordPaint({
+        afterPaint(() => recordPaint({
           kind: "fetched", total_ms: performance.now() - changedAt, fetch_ms: t1 - t0,
           draw_ms: t2 - t1, start_s: req.view_start_s, stop_s: req.view_stop_s,
           fetch_start_s: req.start_s, fetch_stop_s: req.stop_s,
