@@ -74,7 +74,10 @@ def _age_replacement(m: re.Match[str]) -> str:
     """``90+`` for ages over 89 (HIPAA safe harbour), the match unchanged otherwise."""
     if m.group("age") is not None:
         age = int(m.group("age"))
-        return m.group(0) if age <= 89 else f"{m.group('before')}90+{m.group('after')}"
+        already_generalised = age == 90 and m.string[m.end():m.end() + 1] == "+"
+        if age <= 89 or already_generalised:
+            return m.group(0)
+        return f"{m.group('before')}90+{m.group('after')}"
     age = int(m.group("age2"))
     return m.group(0) if age <= 89 else f"90+{m.group('after2')}"
 
