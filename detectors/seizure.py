@@ -97,7 +97,7 @@ class SeizureParams:
     """
 
     window_s: float = 4.0
-    z_threshold: float = 4.0
+    z_threshold: float = 3.75
     z_extend: float = 3.0
     min_channels: int = 2
     min_channel_fraction: float = 0.25
@@ -257,7 +257,7 @@ def run_seizure(channels: Sequence[ChannelInput], params: SeizureParams,
 
 SEIZURE = DetectorSpec(
     name="eeg.seizure",
-    version="1.0.0",
+    version="1.1.0",
     description="Seizure episodes: line length, energy and band powers vs the record's background",
     params_type=SeizureParams,
     run=run_seizure,

@@ -39,6 +39,7 @@ Versions
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -46,6 +47,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import signal
 
+from detectors._numba import jit
 from detectors._spectral import block_edges, block_filter_energy, butter_bank, reduce_rate
 from detectors._types import ChannelInput, DetectedEvent, DetectorSpec, ProgressCallback
 
@@ -56,6 +58,8 @@ __all__ = [
     "SpindleParams",
     "detect_spindles",
     "run_spindles",
+    "spindle_energies",
+    "spindles_from_energies",
 ]
 
 STEP_S = 0.1
@@ -101,9 +105,9 @@ class SpindleParams:
     sigma_hz: tuple[float, float] = (11.0, 16.0)
     broad_hz: tuple[float, float] = (4.5, 30.0)
     rel_power_min: float = 0.2
-    corr_min: float = 0.65
-    rms_sd: float = 1.5
-    min_duration_s: float = 0.5
+    corr_min: float = 0.75
+    rms_sd: float = 2.5
+    min_duration_s: float = 0.3
     max_duration_s: float = 2.0
     merge_gap_s: float = 0.5
     channels: tuple[str, ...] = ()
@@ -113,29 +117,74 @@ class SpindleParams:
     n_threads: int = 1
 
 
-def _window_sum(x: NDArray[np.float64], before: int, after: int) -> NDArray[np.float64]:
-    """Sum of ``x[i - before : i + after + 1]`` (clipped at the ends) for every ``i``."""
-    c = np.concatenate(([0.0], np.cumsum(x)))
-    n = x.size
-    idx = np.arange(n)
-    lo = np.clip(idx - before, 0, n)
-    hi = np.clip(idx + after + 1, 0, n)
-    return np.asarray(c[hi] - c[lo], dtype=np.float64)
+def _criteria_py(e_sig: NDArray[np.float64], e_brd: NDArray[np.float64],
+                 counts: NDArray[np.float64], half_long: int
+                 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Reference of :func:`_criteria_kernel`: relative power over ``2 half_long`` blocks,
+    correlation and RMS over 3 blocks, all centred (clipped at the ends); 0 where undefined."""
+    n = e_sig.shape[0]
+    rel = np.zeros(n)
+    corr = np.zeros(n)
+    rms = np.zeros(n)
+    for i in range(n):
+        lo, hi = max(i - half_long, 0), min(i + half_long, n)
+        s_sig, s_brd = float(e_sig[lo:hi].sum()), float(e_brd[lo:hi].sum())
+        rel[i] = s_sig / s_brd if s_brd > 0 else 0.0
+        lo, hi = max(i - 1, 0), min(i + 2, n)
+        s3, b3, c3 = float(e_sig[lo:hi].sum()), float(e_brd[lo:hi].sum()), float(
+            counts[lo:hi].sum())
+        corr[i] = np.sqrt(s3 / b3) if b3 > 0 else 0.0
+        rms[i] = np.sqrt(s3 / c3) if c3 > 0 else 0.0
+    return rel, corr, rms
+
+
+@jit
+def _criteria_kernel(e_sig: NDArray[np.float64], e_brd: NDArray[np.float64],
+                     counts: NDArray[np.float64], half_long: int
+                     ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    n = e_sig.shape[0]
+    cs = np.zeros(n + 1)
+    cb = np.zeros(n + 1)
+    cc = np.zeros(n + 1)
+    for i in range(n):
+        cs[i + 1] = cs[i] + e_sig[i]
+        cb[i + 1] = cb[i] + e_brd[i]
+        cc[i + 1] = cc[i] + counts[i]
+    rel = np.zeros(n)
+    corr = np.zeros(n)
+    rms = np.zeros(n)
+    for i in range(n):
+        lo = max(i - half_long, 0)
+        hi = min(i + half_long, n)
+        s_brd = cb[hi] - cb[lo]
+        if s_brd > 0:
+            rel[i] = (cs[hi] - cs[lo]) / s_brd
+        lo = max(i - 1, 0)
+        hi = min(i + 2, n)
+        s3 = cs[hi] - cs[lo]
+        b3 = cb[hi] - cb[lo]
+        c3 = cc[hi] - cc[lo]
+        if b3 > 0:
+            corr[i] = np.sqrt(max(s3, 0.0) / b3)
+        if c3 > 0:
+            rms[i] = np.sqrt(max(s3, 0.0) / c3)
+    return rel, corr, rms
 
 
 def _trimmed_mean_std(x: NDArray[np.float64], cut: float = 0.1) -> tuple[float, float]:
     if x.size == 0:
         return 0.0, 0.0
-    s = np.sort(x)
-    k = int(cut * s.size)
-    core = s[k : s.size - k] if s.size - 2 * k > 1 else s
+    k = int(cut * x.size)
+    # partition puts exactly the sorted s[k : n - k] into those positions (in any order)
+    core = np.partition(x, [k, x.size - k - 1])[k : x.size - k] if x.size - 2 * k > 1 else x
     return float(core.mean()), float(core.std(ddof=1)) if core.size > 1 else 0.0
 
 
-def _sigma_delay_s(params: SpindleParams, fs: float) -> float:
-    sos = signal.butter(2, list(params.sigma_hz), "bandpass", fs=fs, output="sos")
+@functools.lru_cache(maxsize=64)
+def _sigma_delay_s(sigma_hz: tuple[float, float], fs: float) -> float:
+    sos = signal.butter(2, list(sigma_hz), "bandpass", fs=fs, output="sos")
     b, a = signal.sos2tf(sos)
-    centre = float(np.mean(params.sigma_hz))
+    centre = float(np.mean(sigma_hz))
     _, gd = signal.group_delay((b, a), w=[centre], fs=fs)
     return float(gd[0]) / fs
 
@@ -159,9 +208,100 @@ def _stage_mask(params: SpindleParams, n_blocks: int) -> NDArray[np.bool_]:
     return mask
 
 
+Spindle = tuple[float, float, float, dict[str, float]]
+
+
+def _check_fs(fs: float) -> None:
+    if not MIN_FS <= fs <= MAX_FS:
+        raise SpindleInputError(f"sampling rate {fs} Hz outside {MIN_FS:g}-{MAX_FS:g} Hz")
+
+
+def spindle_energies(data: NDArray[np.floating], fs: float, params: SpindleParams = SpindleParams()
+                     ) -> tuple[NDArray[np.float64], NDArray[np.int64], float]:
+    """The threshold-independent first stage of :func:`detect_spindles`.
+
+    Parameters
+    ----------
+    data
+        Shape ``(n,)`` EEG (µV); NaN gaps count as 0.
+    fs
+        Sampling rate in Hz, 50–1000.
+    params
+        Only ``sigma_hz`` and ``broad_hz`` are used.
+
+    Returns
+    -------
+    tuple[NDArray[np.float64], NDArray[np.int64], float]
+        Block energies ``(n_blocks, 4)`` (sigma, broadband, cross term, line length per 0.1 s),
+        block edges in decimated samples, decimated rate in Hz. Pass them to
+        :func:`spindles_from_energies` with any thresholds (cross-validation reuses them).
+
+    Raises
+    ------
+    SpindleInputError
+        When ``fs`` is outside 50–1000 Hz.
+    """
+    _check_fs(fs)
+    x, fs_w = reduce_rate(data, fs, 80.0)
+    edges = block_edges(x.size, fs_w, STEP_S)
+    energy = block_filter_energy(x, butter_bank([params.sigma_hz, params.broad_hz], fs_w), edges)
+    return energy, edges, fs_w
+
+
+def spindles_from_energies(energy: NDArray[np.float64], edges: NDArray[np.int64], fs_w: float,
+                           params: SpindleParams) -> list[Spindle]:
+    """Spindles of one channel from :func:`spindle_energies` output (thresholds from
+    ``params``); same result as :func:`detect_spindles`."""
+    n_b = edges.size - 1
+    if n_b < 5:
+        return []
+    counts = np.diff(edges).astype(np.float64)
+    half_long = round(1.0 / STEP_S)
+    rel, corr, rms = _criteria_kernel(np.ascontiguousarray(energy[:, 0]),
+                                      np.ascontiguousarray(energy[:, 1]), counts, half_long)
+    stage_ok = _stage_mask(params, n_b)
+    base = rms[stage_ok & (rms > 0)]
+    mu, sd = _trimmed_mean_std(base)
+    rms_thr = mu + params.rms_sd * sd
+    if not base.size or rms_thr <= 0:
+        return []
+    hit = (rel >= params.rel_power_min) & (corr >= params.corr_min) & (rms >= rms_thr) & stage_ok
+    d = np.diff(hit.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
+    starts = np.flatnonzero(d == 1)
+    stops = np.flatnonzero(d == -1)
+    if starts.size == 0:
+        return []
+    # merge runs separated by fewer than merge_gap_s
+    new = np.ones(starts.size, dtype=bool)
+    new[1:] = starts[1:] - stops[:-1] >= round(params.merge_gap_s / STEP_S)
+    first = np.flatnonzero(new)
+    last = np.append(first[1:] - 1, starts.size - 1)
+    a, b = starts[first], stops[last]
+    dur = (edges[b] - edges[a]) / fs_w
+    ok = (dur >= params.min_duration_s - 1e-9) & (dur <= params.max_duration_s + 1e-9)
+    a, b, dur = a[ok], b[ok], dur[ok]
+    if a.size == 0:
+        return []
+    onset = np.maximum(edges[a] / fs_w - _sigma_delay_s(params.sigma_hz, fs_w), 0.0)
+    margin = np.minimum(np.minimum(rel / params.rel_power_min, corr / params.corr_min),
+                        rms / rms_thr)
+    c_margin = np.concatenate(([0.0], np.cumsum(margin)))
+    c_rel = np.concatenate(([0.0], np.cumsum(rel)))
+    conf = np.clip(0.5 + ((c_margin[b] - c_margin[a]) / (b - a) - 1.0), 0.0, 1.0)
+    rel_mean = (c_rel[b] - c_rel[a]) / (b - a)
+    # maximum over [a, b): reduceat over the interleaved bounds, every other result
+    bounds = np.column_stack([a, b]).ravel()
+    rms_pad = np.append(rms, 0.0)
+    rms_peak = np.maximum.reduceat(rms_pad, bounds)[::2]
+    thr = round(float(rms_thr), 3)
+    return [(float(o), float(du), float(c),
+             {"rms_peak": round(float(p), 3), "rel_sigma": round(float(r), 4),
+              "rms_threshold": thr})
+            for o, du, c, p, r in zip(onset, dur, conf, rms_peak, rel_mean, strict=True)]
+
+
 def detect_spindles(data: NDArray[np.floating], fs: float,
-                    params: SpindleParams = SpindleParams()) -> list[tuple[float, float, float,
-                                                                          dict[str, float]]]:
+                    params: SpindleParams = SpindleParams()) -> list[Spindle]:
     """Spindles of one channel.
 
     Parameters
@@ -183,57 +323,8 @@ def detect_spindles(data: NDArray[np.floating], fs: float,
     SpindleInputError
         When ``fs`` is outside 50–1000 Hz.
     """
-    if not MIN_FS <= fs <= MAX_FS:
-        raise SpindleInputError(f"sampling rate {fs} Hz outside {MIN_FS:g}-{MAX_FS:g} Hz")
-    x, fs_w = reduce_rate(data, fs, 80.0)
-    edges = block_edges(x.size, fs_w, STEP_S)
-    n_b = edges.size - 1
-    if n_b < 5:
-        return []
-    bank = butter_bank([params.sigma_hz, params.broad_hz], fs_w)
-    energy = block_filter_energy(x, bank, edges)
-    counts = np.diff(edges).astype(np.float64)
-    e_sig = energy[:, 0]
-    e_brd = energy[:, 1]
-    half_long = round(1.0 / STEP_S)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rel = _window_sum(e_sig, half_long, half_long - 1) / _window_sum(e_brd, half_long,
-                                                                         half_long - 1)
-        s3 = _window_sum(e_sig, 1, 1)
-        corr = np.sqrt(s3 / _window_sum(e_brd, 1, 1))
-        rms = np.sqrt(s3 / _window_sum(counts, 1, 1))
-    rel = np.nan_to_num(rel)
-    corr = np.nan_to_num(corr)
-    stage_ok = _stage_mask(params, n_b)
-    base = rms[stage_ok & (rms > 0)]
-    mu, sd = _trimmed_mean_std(base)
-    rms_thr = mu + params.rms_sd * sd
-    if not base.size or rms_thr <= 0:
-        return []
-    hit = (rel >= params.rel_power_min) & (corr >= params.corr_min) & (rms >= rms_thr) & stage_ok
-    runs = _runs(hit)
-    gap_blocks = round(params.merge_gap_s / STEP_S)
-    merged: list[list[int]] = []
-    for a, b in runs:
-        if merged and a - merged[-1][1] < gap_blocks:
-            merged[-1][1] = max(b, merged[-1][1])
-        else:
-            merged.append([a, b])
-    delay = _sigma_delay_s(params, fs_w)
-    out = []
-    for a, b in merged:
-        onset = float(edges[a]) / fs_w - delay
-        dur = float(edges[b] - edges[a]) / fs_w
-        if not params.min_duration_s - 1e-9 <= dur <= params.max_duration_s + 1e-9:
-            continue
-        margin = np.minimum.reduce([rel[a:b] / params.rel_power_min,
-                                    corr[a:b] / params.corr_min, rms[a:b] / rms_thr])
-        conf = float(np.clip(0.5 + (float(np.mean(margin)) - 1.0), 0.0, 1.0))
-        extra = {"rms_peak": round(float(rms[a:b].max()), 3),
-                 "rel_sigma": round(float(rel[a:b].mean()), 4),
-                 "rms_threshold": round(float(rms_thr), 3)}
-        out.append((max(onset, 0.0), dur, conf, extra))
-    return out
+    energy, edges, fs_w = spindle_energies(data, fs, params)
+    return spindles_from_energies(energy, edges, fs_w, params)
 
 
 def run_spindles(channels: Sequence[ChannelInput], params: SpindleParams,
@@ -269,7 +360,7 @@ def run_spindles(channels: Sequence[ChannelInput], params: SpindleParams,
 
 SPINDLES = DetectorSpec(
     name="sleep.spindles",
-    version="1.0.0",
+    version="1.1.0",
     description="Sleep spindles (11-16 Hz, 0.5-2 s): relative sigma power, correlation, RMS",
     params_type=SpindleParams,
     run=run_spindles,

@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from store._event_types import Event, EventDraft, EventSource, EventStatus
 from store.errors import (
@@ -79,6 +80,38 @@ _RECORDING_META_SQL = (
     "JOIN studies s ON s.study_id = coalesce(rs.study_id, 'default') "
     "WHERE r.recording_id IN (SELECT DISTINCT recording_id FROM {name})"
 )
+
+
+_INSERT_COLUMNS = (
+    "event_id, recording_id, channels, onset_s, duration_s, label, category, source, run_id, "
+    "import_ref, confidence, status, schema_name, schema_version, created_by, created_at, "
+    "updated_by, updated_at, version, deleted"
+)
+
+
+def _is_sorted(table: pa.Table) -> bool:
+    """Whether rows are in (recording_id, onset_s) order."""
+    n = int(table.num_rows)
+    if n < 2:
+        return True
+    rid, onset = table.column("recording_id"), table.column("onset_s")
+    r0, r1 = rid.slice(0, n - 1), rid.slice(1)
+    backwards = pc.or_(pc.less(r1, r0), pc.and_(pc.equal(r1, r0),
+                                                pc.less(onset.slice(1), onset.slice(0, n - 1))))
+    return not bool(pc.any(backwards).as_py())
+
+
+def _with_ids_and_schema(table: pa.Table, first_id: int, meta: Sequence[Any]) -> pa.Table:
+    """Add ``event_id`` (consecutive from ``first_id``) and each row's study schema."""
+    n = int(table.num_rows)
+    idx = pc.index_in(table.column("recording_id"),
+                      value_set=pa.array([str(m[0]) for m in meta], pa.string()))
+    return (table
+            .append_column("event_id", pa.array(np.arange(first_id, first_id + n,
+                                                          dtype=np.int64)))
+            .append_column("schema_name", pc.take(pa.array([str(m[1]) for m in meta]), idx))
+            .append_column("schema_version",
+                           pc.take(pa.array([int(m[2]) for m in meta], pa.int32()), idx)))
 
 
 def _normalise_event_columns(columns: pa.Table) -> pa.Table:
@@ -286,7 +319,7 @@ class EventsMixin(LabelsMixin, UsersMixin, RecordingsMixin):
         n = int(table.num_rows)
         if n == 0:
             return 0
-        name = "_events_columns"
+        name, ready = "_events_columns", "_events_columns_ready"
         with self.write_lock:
             with self.transaction() as cur:
                 cur.register(name, table)
@@ -301,24 +334,34 @@ class EventsMixin(LabelsMixin, UsersMixin, RecordingsMixin):
                     if int(hi) - int(lo) + 1 != n:
                         raise InvalidEventError(
                             "event ids could not be reserved as one block; retry the load")
-                    cur.execute(
-                        "INSERT INTO events (event_id, recording_id, channels, onset_s, "
-                        "duration_s, label, category, source, run_id, import_ref, confidence, "
-                        "status, schema_name, schema_version, created_by, created_at, "
-                        "updated_by, updated_at, version, deleted) "
-                        f"SELECT {int(lo) - 1} + row_number() OVER (), recording_id, channels, "
-                        "onset_s, "
-                        "duration_s, label, category, ?, ?, import_ref, confidence, ?, "
-                        "schema_name, schema_version, ?, ?, ?, ?, 1, false FROM ("
-                        f"SELECT i.*, m.schema_name, m.schema_version FROM {name} i "
-                        f"JOIN ({_RECORDING_META_SQL.format(name=name)}) m USING (recording_id) "
-                        "ORDER BY i.recording_id, i.onset_s)",
-                        [source.value, run_id, status.value, user.name, now, user.name, now],
-                    ).fetchall()
-                    n_rec = cur.execute(
-                        f"SELECT count(DISTINCT recording_id) FROM {name}").fetchall()[0]
+                    meta = cur.execute(
+                        "SELECT recording_id, schema_name, schema_version FROM "
+                        f"({_RECORDING_META_SQL.format(name=name)})").fetchall()
+                    n_rec = (len(meta),)
+                    values = ("?, ?, import_ref, confidence, ?, schema_name, schema_version, "
+                              "?, ?, ?, ?, 1, false")
+                    params = [source.value, run_id, status.value, user.name, now, user.name,
+                              now]
+                    if _is_sorted(table):
+                        # Already in storage order: ids and schema columns from Arrow, and a
+                        # plain scan (no join, sort or window) keeps the order.
+                        cur.register(ready, _with_ids_and_schema(table, int(lo), meta))
+                        cur.execute(
+                            f"INSERT INTO events ({_INSERT_COLUMNS}) SELECT event_id, "
+                            "recording_id, channels, onset_s, duration_s, label, category, "
+                            f"{values} FROM {ready}", params).fetchall()
+                    else:
+                        cur.execute(
+                            f"INSERT INTO events ({_INSERT_COLUMNS}) "
+                            f"SELECT {int(lo) - 1} + row_number() OVER (), recording_id, "
+                            "channels, onset_s, duration_s, label, category, "
+                            f"{values} FROM (SELECT i.*, m.schema_name, m.schema_version "
+                            f"FROM {name} i JOIN ({_RECORDING_META_SQL.format(name=name)}) m "
+                            "USING (recording_id) ORDER BY i.recording_id, i.onset_s)",
+                            params).fetchall()
                 finally:
                     cur.unregister(name)
+                    cur.unregister(ready)
                 self.append_audit(cur, user.name, "events.insert", "recordings",
                                   {"n": n, "n_recordings": int(n_rec[0]),
                                    "source": source.value, "run_id": run_id})

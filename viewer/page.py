@@ -21,7 +21,9 @@ from bokeh.models import (
     CustomJS,
     CustomJSTickFormatter,
     FixedTicker,
+    HoverTool,
     LinearAxis,
+    PanTool,
     Range1d,
 )
 from bokeh.models.annotations import BoxAnnotation
@@ -115,16 +117,75 @@ def build_document(recording: Mapping[str, Any]) -> dict[str, Any]:
         renderers.append(main.line("x", "y", source=src, line_width=1.0, line_color=colour))
         sources.append(src)
 
+    # Event overlays: one source per glyph kind, styled per row (colour by category, outline
+    # dash by status); the JS fills them (viewer/static/review.js). Tooltip columns ride along.
+    tip_cols: dict[str, list[Any]] = {
+        k: [] for k in ("event_id", "label", "category", "status", "conf", "source", "author")
+    }
     spans = ColumnDataSource(data={"left": [], "right": [], "bottom": [], "top": [],
-                                   "color": []})
-    points = ColumnDataSource(data={"x0": [], "y0": [], "x1": [], "y1": [], "color": []})
-    labels = ColumnDataSource(data={"x": [], "y": [], "text": [], "color": []})
-    main.quad(left="left", right="right", bottom="bottom", top="top", source=spans,
-              fill_color="color", fill_alpha=0.12, line_alpha=0.0)
-    main.segment(x0="x0", y0="y0", x1="x1", y1="y1", source=points, line_color="color",
-                 line_alpha=0.35, line_width=1)
+                                   "color": [], "line": [], "dash": [], "width": [],
+                                   "alpha": [], **tip_cols}, name="ws_ev_spans")
+    points = ColumnDataSource(data={"x0": [], "y0": [], "x1": [], "y1": [], "color": [],
+                                    "dash": [], "width": [], **tip_cols}, name="ws_ev_points")
+    marks = ColumnDataSource(data={"x": [], "y": [], "color": []}, name="ws_ev_marks")
+    labels = ColumnDataSource(data={"x": [], "y": [], "text": [], "color": []},
+                              name="ws_ev_labels")
+    span_r = main.quad(left="left", right="right", bottom="bottom", top="top", source=spans,
+                       fill_color="color", fill_alpha="alpha", line_color="line",
+                       line_dash="dash", line_width="width")
+    point_r = main.segment(x0="x0", y0="y0", x1="x1", y1="y1", source=points,
+                           line_color="color", line_dash="dash", line_width="width",
+                           line_alpha=0.8)
+    main.scatter(x="x", y="y", source=marks, marker="inverted_triangle", size=8,
+                 fill_color="color", line_color="color")
     main.text(x="x", y="y", text="text", source=labels, text_color="color",
               text_font_size="10px", text_baseline="top", x_offset=2)
+    selected_box = BoxAnnotation(left=0.0, right=0.0, bottom=0.0, top=1.0, visible=False,
+                                 fill_color="#000000", fill_alpha=0.04, line_color="#000000",
+                                 line_width=2.5, line_alpha=0.9)
+    draft_box = BoxAnnotation(left=0.0, right=0.0, bottom=0.0, top=1.0, visible=False,
+                              fill_color="#1f77b4", fill_alpha=0.2, line_color="#1f77b4",
+                              line_dash="dashed")
+    main.add_layout(selected_box)
+    main.add_layout(draft_box)
+    main.add_tools(HoverTool(
+        renderers=[span_r, point_r], point_policy="follow_mouse", name="ws_event_hover",
+        tooltips=(
+            "<div class='ws-tip'><b>@label</b> · @category<br>@status · @source"
+            "<br>confidence @conf<br>by @author · #@event_id</div>"
+        ),
+    ))
+    pan_tool = next(t for t in main.toolbar.tools if isinstance(t, PanTool))
+    for kind in ("tap", "panstart", "pan", "panend"):
+        main.js_on_event(kind, CustomJS(code=f"window.wavescore.review.on_{kind}(cb_obj);"))
+
+    # Hypnogram: the scorer's own stages (solid step line, REM bars), proposals (dashed), the
+    # current window; hidden until the page switches it on.
+    hypnogram = figure(
+        x_range=Range1d(start=0.0, end=duration_s), y_range=Range1d(start=-0.6, end=4.6),
+        height=120, sizing_mode="stretch_width", tools="", toolbar_location=None,
+        name="ws_hypnogram", min_border_left=110, visible=False,
+    )
+    hypnogram.yaxis.ticker = FixedTicker(ticks=[0, 1, 2, 3, 4])
+    hypnogram.yaxis.major_label_overrides = {0: "N3", 1: "N2", 2: "N1", 3: "R", 4: "W"}
+    hypnogram.xaxis.formatter = CustomJSTickFormatter(
+        code="return window.wavescore.formatClock(tick, false);"
+    )
+    hypnogram.xgrid.visible = False
+    hyp_prop = ColumnDataSource(data={"x": [], "y": []}, name="ws_hyp_prop")
+    hyp_own = ColumnDataSource(data={"x": [], "y": []}, name="ws_hyp_own")
+    hyp_rem = ColumnDataSource(data={"left": [], "right": []}, name="ws_hyp_rem")
+    hypnogram.line("x", "y", source=hyp_prop, line_color="#e6550d", line_dash="dashed",
+                   line_width=1.2, line_alpha=0.8)
+    hypnogram.quad(left="left", right="right", bottom=2.75, top=3.25, source=hyp_rem,
+                   fill_color="#c0392b", line_alpha=0.0)
+    hypnogram.line("x", "y", source=hyp_own, line_color="#1b1b1b", line_width=1.6)
+    hyp_cursor = BoxAnnotation(left=0.0, right=min(DEFAULT_WINDOW_S, duration_s),
+                               fill_color="#1f77b4", fill_alpha=0.3, line_color="#1f77b4",
+                               line_alpha=0.9)
+    hypnogram.add_layout(hyp_cursor)
+    hypnogram.js_on_event("tap", CustomJS(
+        code="window.wavescore.review.onHypnogramTap(cb_obj.x);"))
 
     overview = figure(
         x_range=Range1d(start=0.0, end=duration_s), y_range=Range1d(start=-0.05, end=1.05),
@@ -147,7 +208,7 @@ def build_document(recording: Mapping[str, Any]) -> dict[str, Any]:
     x_range.js_on_change("start", on_range)
     x_range.js_on_change("end", on_range)
 
-    layout = column(overview, main, sizing_mode="stretch_both", name="ws_layout")
+    layout = column(overview, main, hypnogram, sizing_mode="stretch_both", name="ws_layout")
     doc = Document()
     doc.add_root(layout)
     doc.js_on_event(
@@ -158,11 +219,16 @@ def build_document(recording: Mapping[str, Any]) -> dict[str, Any]:
                 "renderers": renderers, "bands": bands, "overview": overview,
                 "overview_src": overview_src,
                 "cursor": cursor, "spans": spans, "points": points, "labels": labels,
-                "yaxis": main.yaxis[0],
+                "marks": marks, "yaxis": main.yaxis[0], "selected_box": selected_box,
+                "draft_box": draft_box, "pan_tool": pan_tool, "hypnogram": hypnogram,
+                "hyp_own": hyp_own, "hyp_prop": hyp_prop, "hyp_rem": hyp_rem,
+                "hyp_cursor": hyp_cursor,
             },
             code=(
                 "window.wavescore.attach({plot, x_range, y_range, sources, renderers, bands,"
-                " overview, overview_src, cursor, spans, points, labels, yaxis});"
+                " overview, overview_src, cursor, spans, points, labels, marks, yaxis,"
+                " selected_box, draft_box, pan_tool, hypnogram, hyp_own, hyp_prop, hyp_rem,"
+                " hyp_cursor});"
             ),
         ),
     )
@@ -178,6 +244,9 @@ def render_recording_page(
     api_url: str = "/api",
     events_available: bool = False,
     max_px: int = 8000,
+    study: Mapping[str, Any] | None = None,
+    labels: Mapping[str, Sequence[Mapping[str, str]]] | None = None,
+    user: Mapping[str, Any] | None = None,
 ) -> str:
     """Render the HTML page viewing one recording.
 
@@ -196,14 +265,28 @@ def render_recording_page(
         from it, and otherwise the recording's own annotations.
     max_px
         The server's ``WAVESCORE_MAX_PX``: the page never asks for more columns.
+    study
+        The recording's study: ``study_id``, ``schema_name``, ``schema_version`` and
+        ``epoch_s`` (the sleep-scoring epoch length in s; 30 when omitted).
+    labels
+        The study's label schema: per category, ``[{"label", "description"}, ...]`` (the label
+        picker and the new-event menu offer these).
+    user
+        The signed-in user: ``name``, ``role`` and ``can_annotate`` (without it the page is
+        read-only: review and scoring keys say so instead of writing).
     """
+    study = dict(study or {})
+    epoch_s = float(study.get("epoch_s") or 30.0)
     config = {
         "recording": dict(recording),
         "api_url": api_url,
         "events_available": events_available,
         "max_px": max_px,
         "default_window_s": DEFAULT_WINDOW_S,
-        "epoch_s": 30.0,
+        "epoch_s": epoch_s,
+        "study": study,
+        "labels": {k: [dict(x) for x in v] for k, v in (labels or {}).items()},
+        "user": dict(user or {"name": "", "role": "", "can_annotate": False}),
         "presets": [{"label": label, "seconds": s} for label, s in WINDOW_PRESETS_S],
     }
     return _env.get_template("recording.html").render(
@@ -213,6 +296,8 @@ def render_recording_page(
         config_json=_script_json(config),
         item_json=_script_json(build_document(recording)),
         presets=WINDOW_PRESETS_S,
+        epoch_s=epoch_s,
+        user=user or {},
     )
 
 

@@ -11,6 +11,9 @@ Registered detectors (see ``docs/ecg-detectors.md``):
     ``IVR``, ``BIGEMINY``, ``TRIGEMINY``) and the ectopic beats (``S``, ``V``, ``F``; not the
     ``N`` and ``Q`` beats, which would flood a review).
 
+Pacing is detected automatically (``BeatClassParams.paced="auto"``); in a paced recording the
+non-ventricular beats are labelled ``Q``.
+
 Each detector analyses the first channel of kind ``ECG`` it is given (the first channel when
 none is marked ECG).
 """
@@ -23,6 +26,7 @@ import numpy as np
 
 from detectors._types import ChannelInput, DetectedEvent, DetectorSpec, ProgressCallback
 from detectors.ecg.classify import AAMI_CLASSES, BeatClasses, BeatClassParams, classify_beats
+from detectors.ecg.pacing import Pacing, PacingParams, detect_pacing
 from detectors.ecg.pipeline import EcgAnalysis, EcgParams, analyse_ecg
 from detectors.ecg.qrs import EcgInputError, QrsParams, QrsResult, detect_qrs
 from detectors.ecg.rhythm import RhythmEvent, RhythmParams, detect_af, detect_rhythms
@@ -113,7 +117,7 @@ DETECTORS = [
     ),
     DetectorSpec(
         name="ecg.beats",
-        version="1.0.0",
+        version="1.1.0",
         description="Beats with AAMI classes N, S, V, Q from RR timing and per-record templates",
         params_type=EcgParams,
         run=_run_beats,
@@ -121,7 +125,7 @@ DETECTORS = [
     ),
     DetectorSpec(
         name="ecg.rhythm",
-        version="1.0.0",
+        version="1.1.0",
         description="AF, sinus brady/tachycardia, pauses, VT, bigeminy, trigeminy, ectopic beats",
         params_type=EcgParams,
         run=_run_rhythm,
@@ -137,6 +141,8 @@ __all__ = [
     "EcgAnalysis",
     "EcgInputError",
     "EcgParams",
+    "Pacing",
+    "PacingParams",
     "QrsParams",
     "QrsResult",
     "RhythmEvent",
@@ -144,6 +150,7 @@ __all__ = [
     "analyse_ecg",
     "classify_beats",
     "detect_af",
+    "detect_pacing",
     "detect_qrs",
     "detect_rhythms",
 ]

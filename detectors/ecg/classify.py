@@ -10,7 +10,8 @@ supraventricular ectopics.
 What this implementation changes: no trained classifier (nothing to ship, works on any
 recording and rate); clusters are judged as a whole, which makes single noisy beats follow
 their cluster; a beat is called S only when premature and shaped like the dominant beats;
-paced recordings (``paced=True``) label the dominant morphology Q (AAMI puts paced beats in Q).
+paced recordings (given, or detected from pacing spikes by :mod:`detectors.ecg.pacing`) label
+their non-ventricular beats Q (AAMI puts paced beats in Q).
 
 References
 ----------
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
 
 import numpy as np
 import scipy.ndimage
@@ -75,7 +77,11 @@ class BeatClassParams:
     local_rr_beats
         Beats on each side used for the local median RR.
     paced
-        The recording is paced: dominant-morphology beats are labelled Q.
+        ``True``: the recording is paced and all its non-ventricular beats are labelled Q;
+        ``False``: not paced; ``"auto"``: decided by
+        :func:`detectors.ecg.pacing.detect_pacing` from pacing spikes, and in a paced
+        recording only the paced beats (a spike of their own, or most beats of their
+        morphology cluster with one) are labelled Q; intrinsic beats keep N, S or V.
     """
 
     window_s: tuple[float, float] = (-0.12, 0.2)
@@ -92,7 +98,7 @@ class BeatClassParams:
     v_compensatory: float = 1.1
     s_prematurity: float = 0.85
     local_rr_beats: int = 8
-    paced: bool = False
+    paced: bool | Literal["auto"] = "auto"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +117,13 @@ class BeatClasses:
         Shape ``(k,)`` morphology cluster index (0 is the dominant cluster).
     similarity
         Shape ``(k,)`` correlation of each beat with the dominant template (low values mark
-        ectopic beats or beats distorted by noise).
+        ectopic beats or beats distorted by noise); in a paced recording (detected), intrinsic
+        beats are compared with the dominant intrinsic template instead.
+    paced
+        The recording was classified as paced (given, or detected when ``paced="auto"``).
+    pacing_score
+        The pacing score of :func:`detectors.ecg.pacing.detect_pacing` (paced at 1 or above;
+        NaN when pacing was given, not detected).
     """
 
     labels: NDArray[np.str_]
@@ -119,6 +131,8 @@ class BeatClasses:
     rr_ratio: NDArray[np.float64]
     cluster: NDArray[np.int64]
     similarity: NDArray[np.float64]
+    paced: bool = False
+    pacing_score: float = float("nan")
 
 
 @lru_cache(maxsize=32)
@@ -191,8 +205,9 @@ def _dominant_rr_ratio(
     return out
 
 
-def _windows(x: NDArray[np.float32], beats: NDArray[np.int64], fs: float,
-             window_s: tuple[float, float]) -> NDArray[np.float32]:
+def beat_windows(x: NDArray[np.float32], beats: NDArray[np.int64], fs: float,
+                 window_s: tuple[float, float]) -> NDArray[np.float32]:
+    """Mean-removed beat windows of ``x`` on a fixed 125-Hz grid, shape ``(k, w)``."""
     step = fs / 125.0  # a fixed 125-Hz grid keeps features the same at any rate
     offs = np.round(np.arange(round(window_s[0] * 125), round(window_s[1] * 125)) * step)
     idx = np.clip(beats[:, None] + offs.astype(np.int64)[None, :], 0, x.shape[0] - 1)
@@ -200,7 +215,7 @@ def _windows(x: NDArray[np.float32], beats: NDArray[np.int64], fs: float,
     return np.asarray(w - w.mean(axis=1, keepdims=True), dtype=np.float32)
 
 
-def _width(waves: NDArray[np.float64]) -> NDArray[np.float64]:
+def shape_width(waves: NDArray[np.float64]) -> NDArray[np.float64]:
     """Effective width (samples of the 125-Hz grid) of the absolute slope of each waveform."""
     d = np.abs(np.diff(waves, axis=-1))
     return np.asarray(d.sum(axis=-1) / np.maximum(d.max(axis=-1), 1e-12), dtype=np.float64)
@@ -211,6 +226,15 @@ def _corr(a: NDArray[np.float64], b: NDArray[np.float64]) -> float:
     b = b - b.mean()
     den = float(np.sqrt((a * a).sum() * (b * b).sum()))
     return float((a * b).sum()) / den if den > 0 else 0.0
+
+
+def _similarity(waves: NDArray[np.float32], template: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Pearson correlation of each row of ``waves`` (shape ``(k, w)``) with ``template``."""
+    centred = (waves - waves.mean(axis=1, keepdims=True)).astype(np.float64)
+    t = template - template.mean()
+    den = np.sqrt((centred**2).sum(axis=1) * float((t**2).sum()))
+    return np.asarray(np.where(den > 0, (centred @ t) / np.maximum(den, 1e-30), 0.0),
+                      dtype=np.float64)
 
 
 def morphology_signal(
@@ -274,7 +298,7 @@ def classify_beats(
         return BeatClasses(np.zeros(0, dtype="<U1"), np.zeros(0), np.zeros(0),
                            np.zeros(0, dtype=np.int64), np.zeros(0))
     x = morphology_signal(signal, fs, p.morph_band_hz) if filtered is None else filtered
-    waves = _windows(x, align_beats(x, beats, fs), fs, p.window_s)
+    waves = beat_windows(x, align_beats(x, beats, fs), fs, p.window_s)
     labels_c, _ = _cluster_kernel(waves, p.cluster_corr, p.max_clusters)
     n_c = int(labels_c.max()) + 1
     rr_ratio = local_rr_ratio(beats.astype(np.float64) / fs, p.local_rr_beats)
@@ -289,6 +313,7 @@ def classify_beats(
     rank = np.empty(n_c, dtype=np.int64)
     rank[order] = np.arange(n_c)
     cluster = rank[labels_c]
+    sizes_by_rank = sizes[order]
     pre_med = pre_med[order]
     post_med = post_med[order]
     # timing against the dominant rhythm: RR over the local median of dominant-to-dominant RR
@@ -298,7 +323,7 @@ def classify_beats(
         np.float64
     )
     dom = templates[0]
-    widths = _width(templates)
+    widths = shape_width(templates)
     energy = np.sqrt((templates**2).sum(axis=1))
     dom_w = max(widths[0], 1e-9)
     dom_e = max(energy[0], 1e-12)
@@ -327,12 +352,26 @@ def classify_beats(
     premature = (rr_ratio < p.s_prematurity) & ~v_beat
     out[premature] = "S"
     conf[premature] = np.clip(0.5 + 2.0 * (p.s_prematurity - rr_ratio[premature]), 0.0, 1.0)
-    if p.paced:
-        paced_beats = ~v_beat
-        out[paced_beats] = "Q"
-        conf[paced_beats] = 0.7
-    centred = waves - waves.mean(axis=1, keepdims=True)
-    dom_c = dom - dom.mean()
-    den = np.sqrt((centred.astype(np.float64) ** 2).sum(axis=1) * float((dom_c**2).sum()))
-    similarity = np.where(den > 0, (centred @ dom_c) / np.maximum(den, 1e-30), 0.0)
-    return BeatClasses(out, conf, rr_ratio, cluster, similarity)
+    if p.paced == "auto":
+        from detectors.ecg.pacing import detect_pacing
+
+        pacing = detect_pacing(signal, fs, beats, filtered=x, waves=waves)
+        paced, pacing_score = pacing.paced, pacing.score
+        # a paced beat carries a spike, or belongs to a cluster whose beats mostly do;
+        # the other beats of a paced record are intrinsic and keep their N / S / V label
+        spiked = pacing.beat_paced
+        cluster_paced = np.bincount(cluster, weights=spiked.astype(np.float64), minlength=n_c)
+        paced_beats = (spiked | (cluster_paced[cluster] >= 0.5 * sizes_by_rank[cluster]))
+        paced_beats &= ~v_beat & paced
+    else:
+        paced, pacing_score = bool(p.paced), float("nan")
+        paced_beats = ~v_beat if paced else np.zeros(k, dtype=bool)
+    out[paced_beats] = "Q"
+    conf[paced_beats] = 0.7
+    similarity = _similarity(waves, dom)
+    intrinsic = ~paced_beats & ~v_beat
+    if paced and intrinsic.any() and paced_beats.any():
+        # intrinsic beats of a paced record are compared with their own dominant shape
+        own = int(np.argmax(np.bincount(cluster[intrinsic], minlength=n_c)))
+        similarity[intrinsic] = _similarity(waves[intrinsic], templates[own])
+    return BeatClasses(out, conf, rr_ratio, cluster, similarity, paced, pacing_score)

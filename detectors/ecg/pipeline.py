@@ -39,6 +39,9 @@ class EcgAnalysis:
         Shape ``(k,)`` class confidence in ``[0, 1]``.
     rhythms
         Rhythm episodes sorted by onset.
+    paced
+        The recording was classified as paced (given or detected; see
+        :func:`detectors.ecg.pacing.detect_pacing`).
     """
 
     beats: NDArray[np.int64]
@@ -46,6 +49,7 @@ class EcgAnalysis:
     labels: NDArray[np.str_]
     class_confidence: NDArray[np.float64]
     rhythms: list[RhythmEvent]
+    paced: bool = False
 
 
 def analyse_ecg(
@@ -54,7 +58,9 @@ def analyse_ecg(
     """Detect beats, classify them and find rhythm episodes in one ECG lead.
 
     Beats labelled S inside an AF episode are relabelled N: in AF, RR prematurity carries no
-    information about the beat's origin (AAMI counts conducted AF beats as N).
+    information about the beat's origin (AAMI counts conducted AF beats as N). In a paced
+    recording, AF is judged from the intrinsic beats: RR intervals touching a paced (Q) beat,
+    which the device timed, are not used.
 
     Parameters
     ----------
@@ -85,4 +91,4 @@ def analyse_ecg(
         inside = (beats_s >= ev.onset_s) & (beats_s <= ev.offset_s) & (labels == "S")
         labels[inside] = "N"
         conf[inside] = 0.6
-    return EcgAnalysis(qrs.beats, qrs.confidence, labels, conf, rhythms)
+    return EcgAnalysis(qrs.beats, qrs.confidence, labels, conf, rhythms, classes.paced)

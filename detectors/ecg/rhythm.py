@@ -3,7 +3,8 @@
 AF is found from RR irregularity, built on the successive-difference statistics of Dash et al.
 (2009) and the coefficient-of-sample-entropy idea of Lake & Moorman (2011) that AF makes RR
 intervals irregular without a repeating pattern. What this implementation changes: intervals
-touching a ventricular beat are left out, and the irregularity of a window is the smallest, over
+touching a ventricular beat or a paced beat (Q: its timing is the device's, not the AV node's)
+are left out, and the irregularity of a window is the smallest, over
 lags 1, 2 and 3, of the median absolute lag difference of RR divided by the median RR. Regular
 patterns of ectopy (bigeminy, trigeminy, a premature beat every third or fourth beat) have a
 small difference at their own lag, AF at none, so ectopy is not taken for AF. Beats are flagged
@@ -144,7 +145,7 @@ def af_irregularity(
     similarity
         Shape ``(k,)`` correlation of each beat with its morphology template (from
         :func:`classify_beats`); intervals touching a beat below ``min_similarity`` (noise)
-        are left out like those touching V beats. None uses every non-V beat.
+        are left out like those touching V beats. None uses every non-V, non-Q beat.
 
     Returns
     -------
@@ -158,7 +159,7 @@ def af_irregularity(
     if k < 5:
         return out
     rr = np.diff(beats_s)
-    bad = labels == "V"
+    bad = (labels == "V") | (labels == "Q")
     if similarity is not None:
         bad = bad | (similarity < p.min_similarity)
     usable = ~(bad[1:] | bad[:-1])
@@ -244,7 +245,9 @@ def detect_af(
         on = float(beats_s[max(a - 1, 0)])
         off = float(beats_s[min(z, beats_s.shape[0] - 1)])
         margin = float(np.median(irr[a:z])) / p.af_irregularity_rr_only
-        spans.append((on, off, float(np.clip(1.0 - 0.5 / margin, 0.0, 1.0))))
+        # a run of bridged (unjudged) beats has no irregularity of its own: confidence 0.5
+        conf = float(np.clip(1.0 - 0.5 / margin, 0.0, 1.0)) if margin > 0 else 0.5
+        spans.append((on, off, conf))
     return [RhythmEvent("AFIB", on, off, c) for on, off, c in _merge(spans, p.af_merge_s,
                                                                      p.af_min_s)]
 

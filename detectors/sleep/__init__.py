@@ -16,7 +16,7 @@ from detectors.sleep.staging import (
 
 STAGING = DetectorSpec(
     name="sleep.staging",
-    version="1.0.0",
+    version="1.0.1",
     description="W/N1/N2/N3/R per 30-s epoch from EEG (+EOG, chin EMG); YASA-trained LightGBM",
     params_type=StagingParams,
     run=run_staging,

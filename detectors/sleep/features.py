@@ -33,13 +33,18 @@ edge effects (see ``tests/detectors/test_staging.py``).
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import fft as sp_fft
 from scipy import signal
 from scipy.integrate import simpson
 
 from detectors.sleep._kernels import epoch_nonlinear
+from detectors.sleep._resample import resample_poly_f32
+
+FloatT = TypeVar("FloatT", np.float32, np.float64)
 
 __all__ = [
     "EPOCH_S",
@@ -88,6 +93,7 @@ def _bandpass_taps(fs: float = FS_FEATURES) -> NDArray[np.float64]:
 
 
 _TAPS = _bandpass_taps()
+_TAPS32 = _TAPS.astype(np.float32)
 
 
 def _fft_resample(x: NDArray[np.float64], fs: float) -> NDArray[np.float64]:
@@ -109,11 +115,11 @@ def _fft_resample(x: NDArray[np.float64], fs: float) -> NDArray[np.float64]:
     return np.asarray(y[cut : cut + final_len], dtype=np.float64)
 
 
-def _odd_pad(x: NDArray[np.float64], left: int, right: int) -> NDArray[np.float64]:
+def _odd_pad(x: NDArray[FloatT], left: int, right: int) -> NDArray[FloatT]:
     """Odd reflection about the end samples (zeros beyond the signal length)."""
     n = x.size
-    lz = np.zeros(max(left - n + 1, 0))
-    rz = np.zeros(max(right - n + 1, 0))
+    lz = np.zeros(max(left - n + 1, 0), dtype=x.dtype)
+    rz = np.zeros(max(right - n + 1, 0), dtype=x.dtype)
     return np.concatenate([lz, 2 * x[:1] - x[left:0:-1], x,
                            2 * x[-1:] - x[-2 : -right - 2 : -1], rz])
 
@@ -136,19 +142,21 @@ def prepare_signal(data: NDArray[np.floating], fs: float) -> NDArray[np.float64]
     NDArray[np.float64]
         Shape ``(round(n * 100 / fs),)`` filtered samples in µV at 100 Hz.
     """
-    x = np.asarray(data, dtype=np.float64)
-    finite = np.isfinite(x)
+    x32 = np.asarray(data, dtype=np.float32)
+    finite = np.isfinite(x32)
     if not finite.all():
-        x = np.where(finite, x, 0.0)
-    if fs < FS_FEATURES and x.size > 1:
-        x = _fft_resample(x, fs)
-    elif fs > FS_FEATURES:
+        x32 = np.where(finite, x32, np.float32(0.0))
+    if fs < FS_FEATURES and x32.size > 1:
+        x32 = _fft_resample(x32.astype(np.float64), fs).astype(np.float32)
+    elif fs > FS_FEATURES and x32.size > 1:
         ratio = Fraction(FS_FEATURES / fs).limit_denominator(1000)
-        x = signal.resample_poly(x, ratio.numerator, ratio.denominator, padtype="antireflect")
-    n_pad = min(_TAPS.size - 1, x.size - 1)
-    xp = _odd_pad(x, n_pad, n_pad) if n_pad > 0 else x
-    y = signal.oaconvolve(xp, _TAPS, mode="same")
-    return np.asarray(y[n_pad : n_pad + x.size], dtype=np.float64)
+        x32 = resample_poly_f32(x32, ratio.numerator, ratio.denominator)
+    # float32 throughout: the FFT convolution then runs in single precision (2.5x faster);
+    # the features are computed in float64 from the result
+    n_pad = min(_TAPS.size - 1, x32.size - 1)
+    xp = _odd_pad(x32, n_pad, n_pad) if n_pad > 0 else x32
+    y = signal.oaconvolve(xp.astype(np.float32), _TAPS32, mode="same")
+    return np.asarray(y[n_pad : n_pad + x32.size], dtype=np.float64)
 
 
 def _median_bias(n: int) -> float:
@@ -163,15 +171,29 @@ def _welch_epochs(epochs: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDA
     segs = np.lib.stride_tricks.sliding_window_view(epochs, _WELCH_SEG, axis=1)[:, starts, :]
     # Welch's per-segment mean removal is skipped: with a periodic Hamming window it changes
     # only the 0 and 0.2 Hz bins, which no feature uses (all start at 0.4 Hz).
-    spec = np.fft.rfft(segs * win, axis=2)
+    # single precision FFT (about twice as fast; PSD errors ~1e-7 relative)
+    spec = sp_fft.rfft((segs * win).astype(np.float32), axis=2)
     freqs = np.fft.rfftfreq(_WELCH_SEG, 1.0 / FS_FEATURES)
     # only bins up to the top band edge are used: keep them, median over segments last axis
     keep = int(np.searchsorted(freqs, BANDS[-1][1] + 1e-9)) + 1
     spec = spec[:, :, :keep]
-    psd = spec.real**2 + spec.imag**2
+    psd = (spec.real.astype(np.float64) ** 2 + spec.imag.astype(np.float64) ** 2)
     psd *= 2.0 / (FS_FEATURES * np.sum(win**2))  # one-sided; bin 0 is never used
     med = np.median(np.swapaxes(psd, 1, 2), axis=2) / _median_bias(starts.size)
     return np.asarray(freqs[:keep], dtype=np.float64), np.asarray(med, dtype=np.float64)
+
+
+def _iqr_rows(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Interquartile range per row, numpy's default (linear) quantile definition, from one
+    partition instead of ``np.quantile``'s general path."""
+    n = x.shape[1]
+    pos = np.array([0.25, 0.75]) * (n - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, n - 1)
+    part = np.partition(x, np.unique(np.concatenate([lo, hi])), axis=1)
+    frac = pos - lo
+    q = part[:, lo] + (part[:, hi] - part[:, lo]) * frac
+    return np.asarray(q[:, 1] - q[:, 0], dtype=np.float64)
 
 
 def _simpson_weights(n: int, dx: float) -> NDArray[np.float64]:
@@ -219,8 +241,7 @@ def channel_features(filtered: NDArray[np.float64], kind: str) -> dict[str, NDAr
     m2 = dev2.mean(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         feat["std"] = np.sqrt(m2 * n_ep_samples / (n_ep_samples - 1))
-        q = np.quantile(epochs, [0.25, 0.75], axis=1)
-        feat["iqr"] = q[1] - q[0]
+        feat["iqr"] = _iqr_rows(epochs)
         feat["skew"] = (dev2 * dev).mean(axis=1) / m2**1.5
         feat["kurt"] = (dev2 * dev2).mean(axis=1) / m2**2 - 3.0
         d1 = np.diff(epochs, axis=1)

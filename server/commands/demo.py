@@ -59,7 +59,11 @@ def _run(args: argparse.Namespace) -> int:
 
         return list_recordings(argparse.Namespace(json=False))
     from server.commands.serve import serve
+    from server.commands.users import ensure_first_user
 
+    first = ensure_first_user(settings)
+    if first is not None:
+        print(first, flush=True)
     served: int = serve(settings)
     return served
 

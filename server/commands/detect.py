@@ -14,13 +14,12 @@ import dataclasses
 import sys
 from typing import Any
 
-from detectors.registry import list_detectors
-from server.services.detect import parse_param_pairs, run_detection
 from server.settings import Settings
-from store import SYSTEM_USER, Store
 
 
 def _list() -> int:
+    from detectors.registry import list_detectors
+
     for spec in list_detectors():
         print(f"{spec.name}  v{spec.version}  needs {'/'.join(spec.needs)}: {spec.description}")
         try:
@@ -51,6 +50,9 @@ def _run(args: argparse.Namespace) -> int:
         print("wavescore: error: give RECORDING_ID and --detector NAME (or --list)",
               file=sys.stderr)
         return 2
+    from server.services.detect import parse_param_pairs, run_detection
+    from store import SYSTEM_USER, Store
+
     settings = Settings.from_env()
     params = parse_param_pairs(args.param)
     progress = _Progress(not args.quiet)

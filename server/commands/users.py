@@ -60,6 +60,25 @@ def _set_disabled(disabled: bool) -> Any:
     return run
 
 
+def ensure_first_user(settings: Settings, name: str = "demo") -> str | None:
+    """Create an admin with a random password when the store has no users yet.
+
+    Every route but the sign-in page needs a user, so a fresh installation started by
+    ``wavescore demo`` would otherwise show a login nobody can pass. Returns the lines to print
+    (name, password, API token; shown once) or ``None`` when users already exist.
+    """
+    import secrets
+
+    with Store.open(settings.database_path) as store:
+        if store.list_users():
+            return None
+        password = secrets.token_urlsafe(12)
+        new = store.create_user(name, Role.ADMIN, password)
+    return (f"created the first user {name!r} (admin); sign in with password {password}\n"
+            f"API token (shown once): {new.token}\n"
+            "add people with `wavescore users add NAME --role ROLE`")
+
+
 def register(subparsers: Any) -> None:
     """Add ``users`` to the CLI."""
     parser = subparsers.add_parser("users", help="manage users and API tokens",
@@ -83,4 +102,4 @@ def register(subparsers: Any) -> None:
     ena.set_defaults(func=_set_disabled(False))
 
 
-__all__ = ["register"]
+__all__ = ["ensure_first_user", "register"]

@@ -280,7 +280,7 @@ class RecordingEventsController(Controller):
         """Events overlapping ``[start_s, stop_s)`` in onset order, for the viewer's overlays."""
         _check_span(start_s, stop_s)
         store = store_of(state)
-        store.get_recording(recording_id)
+        catalog_of(state).row(recording_id)  # cached registry row; 404 if unknown
         statuses = _split(status)
         if statuses is None and not include_rejected:
             statuses = [s.value for s in EventStatus if s is not EventStatus.REJECTED]
@@ -326,7 +326,7 @@ class RecordingEventsController(Controller):
     ) -> ReviewQueueOut:
         """Proposed events, least confident first (ties by onset)."""
         store = store_of(state)
-        store.get_recording(recording_id)
+        catalog_of(state).row(recording_id)  # cached registry row; 404 if unknown
         found = store.review_queue(recording_id, run_id, limit + 1)
         return ReviewQueueOut(
             recording_id=recording_id,
@@ -348,7 +348,7 @@ class RecordingEventsController(Controller):
     ) -> NextEventOut:
         """The next proposal to review: the head of the queue, or the one after ``after``."""
         store = store_of(state)
-        store.get_recording(recording_id)
+        catalog_of(state).row(recording_id)  # cached registry row; 404 if unknown
         queue = store.review_queue(recording_id, run_id, MAX_EVENTS_PER_REQUEST)
         pos = 0
         if after is not None:

@@ -13,8 +13,11 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
 import viewer
+from server.auth import current_user
 from server.routes.recordings import catalog_of
 from server.settings import Settings
+from store import Permission, Store
+from store.labels import BUILTIN_SCHEMAS, CATEGORIES
 
 BOKEH_ROOT_URL = "/bokeh/"
 VIEWER_STATIC_URL = "/static/viewer/"
@@ -46,9 +49,14 @@ class ViewerController(Controller):
             route.path.endswith("/events") and route.path.startswith("/api/recordings/")
             for route in request.app.routes
         )
+        study, labels = _study_and_labels(state.store, recording_id)
+        user = current_user(request)
         html = viewer.render_recording_page(
             description, bokeh_root_url=BOKEH_ROOT_URL, static_url=VIEWER_STATIC_URL,
             api_url="/api", events_available=has_events, max_px=settings.max_px,
+            study=study, labels=labels,
+            user={"name": user.name, "role": user.role.value,
+                  "can_annotate": user.can(Permission.ANNOTATE)},
         )
         return Response(html, media_type="text/html", headers={"Cache-Control": "no-cache"})
 
@@ -56,6 +64,31 @@ class ViewerController(Controller):
     def favicon(self) -> Redirect:
         """Browsers ask for /favicon.ico; the icon is an SVG among the static files."""
         return Redirect(VIEWER_STATIC_URL + "favicon.svg", status_code=301)
+
+
+def _study_and_labels(
+    store: Store, recording_id: str
+) -> tuple[dict[str, Any], dict[str, list[dict[str, str]]]]:
+    """The recording's study and its label schema (per category: label and description)."""
+    study = store.study_of(recording_id)
+    builtin = BUILTIN_SCHEMAS.get((study.schema_name, study.schema_version), ())
+    described = {(c, lab): (k, d) for k, (c, lab, d) in enumerate(builtin)}
+    labels: dict[str, list[dict[str, str]]] = {}
+    for category in CATEGORIES:
+        allowed = store.allowed_labels(study.schema_name, study.schema_version, category)
+
+        def rank(lab: str, c: str = category) -> tuple[int, str]:
+            return described.get((c, lab), (len(builtin), ""))[0], lab
+
+        ordered = sorted(allowed, key=rank)
+        labels[category] = [
+            {"label": lab, "description": described.get((category, lab), (0, ""))[1]}
+            for lab in ordered
+        ]
+    return {
+        "study_id": study.study_id, "schema_name": study.schema_name,
+        "schema_version": study.schema_version, "epoch_s": study.epoch_s,
+    }, labels
 
 
 def static_routers(settings: Settings) -> list[Router]:

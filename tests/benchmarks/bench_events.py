@@ -160,7 +160,7 @@ def run(ctx: BenchContext) -> list[BenchResult]:
             floor.append((time.perf_counter() - t0) * 1e3)
         results.append(BenchResult(
             GROUP, "confirm one event in process (store.confirm_event)", _pct(local, 95), "ms",
-            "", None, f"p50 {_pct(local, 50):.2f} ms over 200; 8 SQL statements per decision; "
+            "", None, f"p50 {_pct(local, 50):.2f} ms over 200; 7 SQL statements per decision; "
             f"DuckDB SELECT 1 round trip p50 {_pct(floor, 50):.3f} ms"))
     port = free_port()
     with (server_process(folder, port),

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from detectors.ecg import RhythmParams, analyse_ecg, detect_rhythms
+from detectors.ecg import RhythmParams, analyse_ecg, detect_af, detect_rhythms
 from detectors.ecg._rhythm_kernels import (
     _irregularity_kernel,
     _irregularity_py,
@@ -15,6 +15,7 @@ from detectors.ecg._rhythm_kernels import (
     _window_median_py,
 )
 from detectors.ecg.atrial import _consistency_kernel, _consistency_py, p_wave_consistency
+from detectors.ecg.rhythm import af_irregularity
 from server.evaluation._match import intervals_overlap_s, total_s
 from signal_io.synth.ecg import make_ecg
 from tests.conftest import need_shared
@@ -155,6 +156,21 @@ def test_p_waves_are_consistent_in_sinus_and_not_in_af() -> None:
     af = ecg.beats_s > 160.0
     assert np.median(pc[sinus]) > 0.8
     assert np.median(pc[af]) < 0.6
+
+
+def test_intervals_touching_paced_beats_are_not_used_for_af() -> None:
+    rng = np.random.default_rng(3)
+    k = 400
+    rr = 0.6 + 0.3 * rng.random(k)  # irregular throughout
+    beats_s = np.cumsum(rr)
+    labels = np.full(k, "N")
+    labels[:200] = "Q"  # the device timed these: their intervals say nothing about the atria
+    irr = af_irregularity(beats_s, labels)
+    assert np.isnan(irr[20:180]).all()
+    assert np.isfinite(irr[220:380]).all()
+    events = detect_af(beats_s, labels, RhythmParams(af_min_s=0.0))
+    assert events
+    assert min(e.onset_s for e in events) > beats_s[180]
 
 
 def test_params_defaults_follow_clinical_definitions() -> None:

@@ -19,7 +19,14 @@ from detectors._spectral import (
     reduce_rate,
 )
 from detectors._types import ChannelInput
-from detectors.spindles import SpindleInputError, SpindleParams, detect_spindles, run_spindles
+from detectors.spindles import (
+    SpindleInputError,
+    SpindleParams,
+    _criteria_kernel,
+    _criteria_py,
+    detect_spindles,
+    run_spindles,
+)
 from tests.conftest import need_shared
 
 
@@ -40,6 +47,29 @@ def test_block_energy_kernel_matches_reference(n: int, step_s: float) -> None:
     edges = block_edges(n, fs, step_s)
     np.testing.assert_allclose(block_filter_energy(x, bank, edges),
                                block_filter_energy_py(x, bank, edges), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("bands", [[(11.0, 16.0)], [(11.0, 16.0), (4.5, 30.0), (0.0, 4.0)]])
+def test_block_energy_odd_filter_counts_match_reference(bands: list[tuple[float, float]]) -> None:
+    fs = 100.0
+    x = np.random.default_rng(3).standard_normal(1234).astype(np.float32)
+    bank = butter_bank(bands, fs)
+    edges = block_edges(x.size, fs, 0.1)
+    np.testing.assert_allclose(block_filter_energy(x, bank, edges),
+                               block_filter_energy_py(x, bank, edges), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 21, 22, 400])
+def test_criteria_kernel_matches_reference(n: int) -> None:
+    rng = np.random.default_rng(n)
+    e_sig = rng.random(n)
+    e_brd = e_sig + rng.random(n)
+    e_brd[::7] = 0.0
+    e_sig[::7] = 0.0
+    counts = rng.integers(8, 10, n).astype(np.float64)
+    for got, ref in zip(_criteria_kernel(e_sig, e_brd, counts, 10),
+                        _criteria_py(e_sig, e_brd, counts, 10), strict=True):
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
 
 
 def test_reduce_rate_keeps_sigma_and_rejects_mains_alias() -> None:

@@ -231,3 +231,27 @@ def test_eeg_detectors_are_registered_with_typed_params() -> None:
         params = spec.params_type()
         with pytest.raises(AttributeError):
             params.n_threads = 3  # frozen dataclass
+
+
+@pytest.mark.parametrize(("n", "up", "down"), [(2, 25, 64), (7, 1, 2), (333, 25, 64), (500, 2, 5),
+                                               (1001, 5, 8)])
+def test_resample_kernel_matches_reference_and_scipy(n: int, up: int, down: int) -> None:
+    from scipy import signal
+
+    from detectors.sleep._resample import resample_poly_f32, resample_poly_py
+
+    x = np.random.default_rng(n).standard_normal(n).astype(np.float32)
+    got = resample_poly_f32(x, up, down)
+    np.testing.assert_allclose(got, resample_poly_py(x, up, down), rtol=1e-4, atol=2e-5)
+    if n > 200:  # interior equals scipy's resample_poly (ends reflect a shorter stretch)
+        ref = signal.resample_poly(x.astype(np.float64), up, down, padtype="antireflect")
+        np.testing.assert_allclose(got[50:-50], ref[50:-50], rtol=1e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (2, 3000), (1, 5)])
+def test_iqr_rows_equals_numpy_quantile(shape: tuple[int, int]) -> None:
+    from detectors.sleep.features import _iqr_rows
+
+    x = np.random.default_rng(shape[1]).standard_normal(shape)
+    q = np.quantile(x, [0.25, 0.75], axis=1)
+    np.testing.assert_allclose(_iqr_rows(x), q[1] - q[0], rtol=1e-12, atol=1e-12)

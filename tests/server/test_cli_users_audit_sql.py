@@ -111,3 +111,16 @@ def test_detect_stores_proposals_with_a_run_row(data_dir: Path,
     assert main(["detect", rid, "--detector", "ecg.qrs", "--param", "bogus=1"]) == 1
     assert "bogus" in capsys.readouterr().err
     assert main(["detect", rid, "--detector", "no.such"]) == 1
+
+
+def test_first_user_is_created_once_with_a_working_password(data_dir: Path) -> None:
+    from server.commands.users import ensure_first_user
+    from server.settings import Settings
+
+    settings = Settings.from_env()
+    message = ensure_first_user(settings)
+    assert message is not None
+    password = message.split("password ")[1].split()[0]
+    with Store.open(data_dir / "wavescore.duckdb") as store:
+        assert store.check_password("demo", password).role.value == "admin"
+    assert ensure_first_user(settings) is None

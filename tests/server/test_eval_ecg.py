@@ -57,7 +57,7 @@ def test_eval_on_bundled_records_writes_flat_json(tmp_path: Path,
     expected = {"qrs.gross.se", "qrs.gross.ppv", "qrs.records.201.se", "qrs.records.201.ppv",
                 "qrs.records.208.se", "qrs.records.208.ppv", "classes.V.se", "classes.V.ppv",
                 "classes.S.se", "classes.S.ppv", "af.duration_se", "af.duration_ppv",
-                "af.episode_se", "af.episode_ppv"}
+                "af.episode_se", "af.episode_ppv", "pacing.specificity"}
     assert set(figures) == expected
     assert all(0.0 <= v <= 1.0 for v in figures.values())
     # measured: QRS 0.9978 / 0.9992, V 0.930 / 0.917, AF duration 0.987 / 0.705
@@ -119,3 +119,31 @@ def test_eval_on_cinc2017_subset(tmp_path: Path) -> None:
     # measured on the 150 validation records: AF F1 0.809, normal F1 0.688
     assert figures["cinc2017.af_f1"] >= 0.75
     assert figures["cinc2017.normal_f1"] >= 0.6
+
+
+@pytest.mark.shared_data
+def test_eval_detects_pacing_without_flags(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    db = need_shared("mitdb")
+    out = tmp_path / "paced.json"
+    assert main(["eval", "ecg", "--db", str(db), "--records", "101", "107", "217",
+                 "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert figures["pacing.sensitivity"] == pytest.approx(1.0)
+    assert figures["pacing.specificity"] == pytest.approx(1.0)
+    # measured: Q Se 0.930 / +P 0.999 over 107 and 217; AF in 217 (paced) 107 of 252 s
+    assert figures["classes.Q.se"] >= 0.91
+    assert figures["classes.Q.ppv"] >= 0.99
+    assert figures["af.duration_se"] >= 0.3
+    assert figures["af.duration_ppv"] >= 0.6
+    assert "pacing detected in 2 record(s): 107 217" in capsys.readouterr().out
+
+
+@pytest.mark.shared_data
+def test_forced_pacing_labels_every_non_v_beat_q(tmp_path: Path) -> None:
+    db = need_shared("mitdb")
+    out = tmp_path / "forced.json"
+    assert main(["eval", "ecg", "--db", str(db), "--records", "217", "--paced", "217",
+                 "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert figures["classes.Q.se"] >= 0.98

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from store import SYSTEM_USER, ChannelRow, EventSource, Store
+from store import SYSTEM_USER, ChannelRow, EventDraft, EventSource, Store
 from store.errors import InvalidEventError, RecordingNotFoundError, UnknownLabelError
 
 
@@ -75,3 +75,21 @@ def test_missing_required_column_is_refused(two: Store) -> None:
     with pytest.raises(InvalidEventError, match="label"):
         two.insert_event_columns(_cols().drop_columns(["label"]), user=SYSTEM_USER,
                                  source=EventSource.DETECTOR)
+
+
+def test_sorted_and_unsorted_loads_store_the_same_rows_in_storage_order(two: Store) -> None:
+    sorted_cols = _cols().sort_by([("recording_id", "ascending"), ("onset_s", "ascending")])
+    two.insert_event_columns(sorted_cols, user=SYSTEM_USER, source=EventSource.DETECTOR)
+    two.insert_event_columns(_cols(), user=SYSTEM_USER, source=EventSource.DETECTOR)
+    rows = two.cursor().execute(
+        "SELECT event_id, recording_id, onset_s, label, schema_name, schema_version "
+        "FROM events").fetchall()
+    first, second = rows[:3], rows[3:]
+    assert [r[1:] for r in first] == [r[1:] for r in second] == [
+        ("rtest00000001", 10.0, "V", "wavescore", 1), ("rtest00000001", 20.0, "N", "wavescore", 1),
+        ("rtest00000002", 5.0, "spindle", "wavescore", 1)]
+    ids = [r[0] for r in rows]
+    assert ids == sorted(ids) and len(set(ids)) == 6
+    later = two.create_event("rtest00000002", EventDraft(1.0, 0.0, "spindle", "spindle"),
+                             SYSTEM_USER)
+    assert later.event_id > max(ids)

@@ -44,6 +44,8 @@ class LiveServer:
     night_id: str
     mitbih_id: str
     token: str
+    tokens: dict[str, str] = field(default_factory=dict)
+    seeded: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -52,6 +54,45 @@ class Viewer:
 
     page: Any
     errors: list[str] = field(default_factory=list)
+
+
+#: Users made for the review tests (one per test, so undo histories and epoch stages are
+#: independent), by name -> role.
+REVIEW_USERS = {
+    "scorer-a": "annotator", "scorer-b": "annotator", "scorer-c": "annotator",
+    "scorer-d": "annotator", "scorer-e": "annotator", "reviewer-r": "reviewer",
+    "researcher-x": "researcher",
+}
+#: Detector-like spindle proposals seeded on channel 0 of the night: (onset_s, confidence).
+SEEDED_SPINDLES = ((100.0, 0.10), (106.0, 0.15), (112.0, 0.20), (300.0, 0.60), (306.0, 0.65),
+                   (600.0, 0.70), (606.0, 0.75))
+#: Sleep-stage proposals (label N2, confidence 0.9) for these 30-s epochs.
+SEEDED_STAGE_EPOCHS = range(100, 110)
+
+
+def seed_review_data(data_dir: Path, night_id: str) -> tuple[dict[str, str], dict[str, list[int]]]:
+    """Create the review users and seed proposals (as a detector would) on the night.
+
+    Returns the users' tokens and the seeded event ids (``spindles``, ``stages``).
+    """
+    from store import EventDraft, EventSource, EventStatus, Store
+    from store.users import SYSTEM_USER
+
+    with Store.open(data_dir / "wavescore.duckdb") as store:
+        tokens = {name: store.create_user(name, role).token for name, role in REVIEW_USERS.items()}
+        spindles = [EventDraft(t, 1.0, "spindle", "spindle", (0,), confidence=c)
+                    for t, c in SEEDED_SPINDLES]
+        stages = [EventDraft(i * 30.0, 30.0, "N2", "sleep_stage", (), confidence=0.9)
+                  for i in SEEDED_STAGE_EPOCHS]
+        for drafts in (spindles, stages):
+            store.insert_events(night_id, drafts, user=SYSTEM_USER, source=EventSource.DETECTOR,
+                                status=EventStatus.PROPOSED)
+        seeded = {
+            category: [e.event_id for e in store.list_events(night_id, categories=[category],
+                                                             statuses=["proposed"])]
+            for category in ("spindle", "sleep_stage")
+        }
+    return tokens, seeded
 
 
 def _free_port() -> int:
@@ -71,6 +112,7 @@ def live_server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory
     edf = write_synthetic_night(src / "night.edf", NIGHT_S, seed=11)
     night_id, mitbih_id = ingest_into(root, [edf, SAMPLE_DATA / "208.hea"])
     token = create_viewer_token(root)
+    tokens, seeded = seed_review_data(root, night_id)
     settings = Settings(data_dir=root, port=_free_port())
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.port,
                             access_log=False, log_level="warning", ws="none")
@@ -82,7 +124,8 @@ def live_server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
-    yield LiveServer(f"http://127.0.0.1:{settings.port}", night_id, mitbih_id, token)
+    yield LiveServer(f"http://127.0.0.1:{settings.port}", night_id, mitbih_id, token, tokens,
+                     seeded)
     server.should_exit = True
     thread.join(timeout=10)
 

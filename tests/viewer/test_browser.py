@@ -63,7 +63,7 @@ def test_page_draws_every_channel_and_the_canvas_is_not_blank(
     page = open_viewer(viewer_page, live_server, live_server.night_id)
     lengths = page.evaluate(f"{STATE}.m.sources.map((s) => s.data.x.length)")
     assert len(lengths) == 10 and all(n > 0 for n in lengths), lengths
-    canvas = page.locator(".bk-Figure").last
+    canvas = page.locator(".bk-Figure").nth(1)
     assert dark_fraction(canvas.screenshot()) > 0.02
     assert page.locator("#ws-range").inner_text().startswith("22:47:05")
     labels = page.evaluate(f"Object.values({STATE}.m.yaxis.major_label_overrides)")
@@ -97,7 +97,7 @@ def test_drag_pan_fetches_the_new_range_and_shifts_the_axis(
     page.evaluate("window.wavescore.setRange(600, 630)")
     wait_drawn(page, 600.0, 630.0)
     width = page.evaluate(f"{STATE}.m.plot.inner_width")
-    box = page.locator(".bk-Figure").last.bounding_box()
+    box = page.locator(".bk-Figure").nth(1).bounding_box()
     y = box["y"] + box["height"] / 2
     x0 = box["x"] + box["width"] / 2
     page.mouse.move(x0, y)
