@@ -8,8 +8,8 @@ Registered detectors (see ``docs/ecg-detectors.md``):
     Beat marks labelled with their AAMI class (``N``, ``S``, ``V``, ``F``, ``Q``).
 ``ecg.rhythm``
     The full pipeline: rhythm episodes (``AFIB``, ``SBR``, ``STACH``, ``PAUSE``, ``VT``,
-    ``IVR``, ``BIGEMINY``, ``TRIGEMINY``) and the ectopic beats (``S``, ``V``, ``F``; not the
-    ``N`` and ``Q`` beats, which would flood a review).
+    ``IVR``, ``BIGEMINY``, ``TRIGEMINY``, ``P`` paced rhythm) and the ectopic beats (``S``,
+    ``V``, ``F``; not the ``N`` and ``Q`` beats, which would flood a review).
 
 Pacing is detected automatically (``BeatClassParams.paced="auto"``); in a paced recording the
 non-ventricular beats are labelled ``Q``.
@@ -126,7 +126,8 @@ DETECTORS = [
     DetectorSpec(
         name="ecg.rhythm",
         version="1.1.0",
-        description="AF, sinus brady/tachycardia, pauses, VT, bigeminy, trigeminy, ectopic beats",
+        description="AF, sinus brady/tachycardia, pauses, VT, bigeminy, trigeminy, paced rhythm, "
+                    "ectopic beats",
         params_type=EcgParams,
         run=_run_rhythm,
         needs=("ECG",),

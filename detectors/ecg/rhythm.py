@@ -82,6 +82,8 @@ class RhythmParams:
         idioventricular (``IVR``).
     pattern_min_cycles
         Fewest consecutive N-V (bigeminy) or N-N-V (trigeminy) cycles reported.
+    paced_min_beats
+        Fewest consecutive paced (Q) beats reported as a paced-rhythm episode (``P``).
     """
 
     af_window_beats: int = 32
@@ -103,6 +105,7 @@ class RhythmParams:
     vt_min_beats: int = 3
     vt_rate_bpm: float = 100.0
     pattern_min_cycles: int = 3
+    paced_min_beats: int = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +116,8 @@ class RhythmEvent:
     ----------
     label
         ``AFIB``, ``SBR`` (sinus bradycardia), ``STACH`` (sinus tachycardia), ``PAUSE``,
-        ``VT``, ``IVR``, ``BIGEMINY`` or ``TRIGEMINY``.
+        ``VT``, ``IVR``, ``BIGEMINY``, ``TRIGEMINY`` or ``P`` (paced rhythm, the MIT-BIH
+        code).
     onset_s, offset_s
         Start and end in seconds from the start of the record.
     confidence
@@ -305,6 +309,10 @@ def detect_rhythms(
         rate = 60.0 * (z - a - 1) / max(float(beats_s[z - 1] - beats_s[a]), 1e-9)
         label = "VT" if rate > p.vt_rate_bpm else "IVR"
         events.append(RhythmEvent(label, float(beats_s[a]), float(beats_s[z - 1]), 0.8))
+    # paced rhythm: runs of paced beats
+    for a, z in _runs(labels == "Q"):
+        if z - a >= max(p.paced_min_beats, 2):
+            events.append(RhythmEvent("P", float(beats_s[a]), float(beats_s[z - 1]), 0.8))
     # bigeminy / trigeminy: repeated cycles ending in a V beat
     for label, cycle in (("BIGEMINY", 2), ("TRIGEMINY", 3)):
         events.extend(_pattern(beats_s, is_v, cycle, p.pattern_min_cycles, label))

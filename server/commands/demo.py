@@ -54,16 +54,16 @@ def _run(args: argparse.Namespace) -> int:
     if status != 0:
         print("wavescore: some demo recordings failed to ingest", file=sys.stderr)
         return status
+    from server.services.demo import prepare_demo
+
+    ids = [o.recording_id for o in outcomes if o.recording_id is not None]
+    print(prepare_demo(settings, ids), flush=True)
     if args.no_serve or not _serve_available():
         from server.commands.recordings import _run as list_recordings
 
         return list_recordings(argparse.Namespace(json=False))
     from server.commands.serve import serve
-    from server.commands.users import ensure_first_user
 
-    first = ensure_first_user(settings)
-    if first is not None:
-        print(first, flush=True)
     served: int = serve(settings)
     return served
 

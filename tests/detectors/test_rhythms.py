@@ -173,6 +173,13 @@ def test_intervals_touching_paced_beats_are_not_used_for_af() -> None:
     assert min(e.onset_s for e in events) > beats_s[180]
 
 
+def test_runs_of_paced_beats_are_paced_rhythm_episodes() -> None:
+    beats_s = np.arange(40) * 0.8
+    labels = np.array(["N"] * 10 + ["Q"] * 20 + ["N"] * 5 + ["Q"] * 2 + ["N"] * 3)
+    paced = [e for e in detect_rhythms(beats_s, labels) if e.label == "P"]
+    assert [(e.onset_s, e.offset_s) for e in paced] == [(beats_s[10], beats_s[29])]
+
+
 def test_params_defaults_follow_clinical_definitions() -> None:
     p = RhythmParams()
     assert p.pause_s == 2.0
