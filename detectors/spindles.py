@@ -171,6 +171,83 @@ def _criteria_kernel(e_sig: NDArray[np.float64], e_brd: NDArray[np.float64],
     return rel, corr, rms
 
 
+RunStats = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.float64],
+                 NDArray[np.float64]]
+
+
+def _merged_runs_py(rel: NDArray[np.float64], corr: NDArray[np.float64],
+                    rms: NDArray[np.float64], stage_ok: NDArray[np.bool_], rel_min: float,
+                    corr_min: float, rms_thr: float, gap: int) -> RunStats:
+    """Reference of :func:`_merged_runs_kernel`: runs of blocks meeting all criteria, merged
+    when fewer than ``gap`` blocks apart; per merged run ``[a, b)`` the mean of the weakest
+    criterion's ratio to its threshold, the mean relative power and the peak RMS."""
+    hit = (rel >= rel_min) & (corr >= corr_min) & (rms >= rms_thr) & stage_ok
+    runs: list[list[int]] = []
+    i = 0
+    while i < hit.size:
+        if hit[i]:
+            j = i
+            while j < hit.size and hit[j]:
+                j += 1
+            if runs and i - runs[-1][1] < gap:
+                runs[-1][1] = j
+            else:
+                runs.append([i, j])
+            i = j
+        else:
+            i += 1
+    a = np.array([r[0] for r in runs], dtype=np.int64)
+    b = np.array([r[1] for r in runs], dtype=np.int64)
+    margin = np.minimum(np.minimum(rel / rel_min, corr / corr_min), rms / rms_thr)
+    return (a, b, np.array([margin[x:y].mean() for x, y in runs]),
+            np.array([rel[x:y].mean() for x, y in runs]),
+            np.array([rms[x:y].max() for x, y in runs]))
+
+
+@jit
+def _merged_runs_kernel(rel: NDArray[np.float64], corr: NDArray[np.float64],
+                        rms: NDArray[np.float64], stage_ok: NDArray[np.bool_], rel_min: float,
+                        corr_min: float, rms_thr: float, gap: int) -> RunStats:
+    n = rel.shape[0]
+    starts = np.empty(n, dtype=np.int64)
+    stops = np.empty(n, dtype=np.int64)
+    k = 0
+    i = 0
+    while i < n:
+        if (rel[i] >= rel_min and corr[i] >= corr_min and rms[i] >= rms_thr
+                and stage_ok[i]):
+            j = i
+            while (j < n and rel[j] >= rel_min and corr[j] >= corr_min and rms[j] >= rms_thr
+                   and stage_ok[j]):
+                j += 1
+            if k > 0 and i - stops[k - 1] < gap:
+                stops[k - 1] = j
+            else:
+                starts[k] = i
+                stops[k] = j
+                k += 1
+            i = j
+        else:
+            i += 1
+    margin = np.empty(k)
+    rel_mean = np.empty(k)
+    peak = np.empty(k)
+    for r in range(k):
+        m_sum = 0.0
+        r_sum = 0.0
+        top = -np.inf
+        for t in range(starts[r], stops[r]):
+            m = min(min(rel[t] / rel_min, corr[t] / corr_min), rms[t] / rms_thr)
+            m_sum += m
+            r_sum += rel[t]
+            top = max(top, rms[t])
+        length = stops[r] - starts[r]
+        margin[r] = m_sum / length
+        rel_mean[r] = r_sum / length
+        peak[r] = top
+    return starts[:k].copy(), stops[:k].copy(), margin, rel_mean, peak
+
+
 def _trimmed_mean_std(x: NDArray[np.float64], cut: float = 0.1) -> tuple[float, float]:
     if x.size == 0:
         return 0.0, 0.0
@@ -187,13 +264,6 @@ def _sigma_delay_s(sigma_hz: tuple[float, float], fs: float) -> float:
     centre = float(np.mean(sigma_hz))
     _, gd = signal.group_delay((b, a), w=[centre], fs=fs)
     return float(gd[0]) / fs
-
-
-def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
-    d = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
-    starts = np.flatnonzero(d == 1)
-    stops = np.flatnonzero(d == -1)
-    return list(zip(starts.tolist(), stops.tolist(), strict=True))
 
 
 def _stage_mask(params: SpindleParams, n_blocks: int) -> NDArray[np.bool_]:
@@ -257,47 +327,28 @@ def spindles_from_energies(energy: NDArray[np.float64], edges: NDArray[np.int64]
         return []
     counts = np.diff(edges).astype(np.float64)
     half_long = round(1.0 / STEP_S)
-    rel, corr, rms = _criteria_kernel(np.ascontiguousarray(energy[:, 0]),
-                                      np.ascontiguousarray(energy[:, 1]), counts, half_long)
+    rel, corr, rms = _criteria_kernel(energy[:, 0], energy[:, 1], counts, half_long)
     stage_ok = _stage_mask(params, n_b)
     base = rms[stage_ok & (rms > 0)]
     mu, sd = _trimmed_mean_std(base)
     rms_thr = mu + params.rms_sd * sd
     if not base.size or rms_thr <= 0:
         return []
-    hit = (rel >= params.rel_power_min) & (corr >= params.corr_min) & (rms >= rms_thr) & stage_ok
-    d = np.diff(hit.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
-    starts = np.flatnonzero(d == 1)
-    stops = np.flatnonzero(d == -1)
-    if starts.size == 0:
-        return []
-    # merge runs separated by fewer than merge_gap_s
-    new = np.ones(starts.size, dtype=bool)
-    new[1:] = starts[1:] - stops[:-1] >= round(params.merge_gap_s / STEP_S)
-    first = np.flatnonzero(new)
-    last = np.append(first[1:] - 1, starts.size - 1)
-    a, b = starts[first], stops[last]
+    gap = round(params.merge_gap_s / STEP_S)
+    a, b, margin, rel_mean, rms_peak = _merged_runs_kernel(
+        rel, corr, rms, stage_ok, params.rel_power_min, params.corr_min, rms_thr, gap)
     dur = (edges[b] - edges[a]) / fs_w
     ok = (dur >= params.min_duration_s - 1e-9) & (dur <= params.max_duration_s + 1e-9)
-    a, b, dur = a[ok], b[ok], dur[ok]
-    if a.size == 0:
+    if not ok.any():
         return []
-    onset = np.maximum(edges[a] / fs_w - _sigma_delay_s(params.sigma_hz, fs_w), 0.0)
-    margin = np.minimum(np.minimum(rel / params.rel_power_min, corr / params.corr_min),
-                        rms / rms_thr)
-    c_margin = np.concatenate(([0.0], np.cumsum(margin)))
-    c_rel = np.concatenate(([0.0], np.cumsum(rel)))
-    conf = np.clip(0.5 + ((c_margin[b] - c_margin[a]) / (b - a) - 1.0), 0.0, 1.0)
-    rel_mean = (c_rel[b] - c_rel[a]) / (b - a)
-    # maximum over [a, b): reduceat over the interleaved bounds, every other result
-    bounds = np.column_stack([a, b]).ravel()
-    rms_pad = np.append(rms, 0.0)
-    rms_peak = np.maximum.reduceat(rms_pad, bounds)[::2]
+    onset = np.maximum(edges[a[ok]] / fs_w - _sigma_delay_s(params.sigma_hz, fs_w), 0.0)
+    conf = np.clip(0.5 + (margin[ok] - 1.0), 0.0, 1.0)
     thr = round(float(rms_thr), 3)
     return [(float(o), float(du), float(c),
              {"rms_peak": round(float(p), 3), "rel_sigma": round(float(r), 4),
               "rms_threshold": thr})
-            for o, du, c, p, r in zip(onset, dur, conf, rms_peak, rel_mean, strict=True)]
+            for o, du, c, p, r in zip(onset, dur[ok], conf, rms_peak[ok], rel_mean[ok],
+                                      strict=True)]
 
 
 def detect_spindles(data: NDArray[np.floating], fs: float,

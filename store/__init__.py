@@ -25,6 +25,7 @@ from store.errors import (
 from store.events import EventsMixin
 from store.labels import CATEGORIES, Study
 from store.recordings import ChannelRow, RecordingRow, RecordingsMixin
+from store.reviews import ReviewsMixin
 from store.sql import OUTPUT_FORMATS, RESEARCH_VIEWS, SqlMixin, SqlResult
 from store.users import ROLE_PERMISSIONS, SYSTEM_USER, NewUser, Permission, Role, User
 
@@ -83,6 +84,7 @@ __all__ = [
     "RecordingNotFoundError",
     "RecordingRow",
     "RecordingsMixin",
+    "ReviewsMixin",
     "Role",
     "SchemaTooNewError",
     "SqlResult",

@@ -1,7 +1,7 @@
 """Inter-rater agreement and adjudication.
 
 Several people may score the same recording independently (see
-:meth:`store.events.EventsMixin.set_epoch_stage`). A *scorer* is a user (their own human events
+:meth:`store.reviews.ReviewsMixin.set_epoch_stage`). A *scorer* is a user (their own human events
 plus the proposals they decided) or a detector version (its proposals as proposed, before any
 human change). For sleep stages, each scorer's labels are put on the study's epoch grid and
 compared pairwise (percent agreement and Cohen's kappa) and together (Fleiss' kappa); epochs
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from store.errors import InvalidEventError
-from store.events import EventsMixin
+from store.reviews import ReviewsMixin
 from store.users import Permission, User
 
 _LABEL_SQL = """
@@ -111,7 +111,7 @@ class StageAgreement:
     fleiss_kappa: float | None
 
 
-class AgreementMixin(EventsMixin):
+class AgreementMixin(ReviewsMixin):
     """Scorers' labels, agreement statistics, disagreements and adjudication."""
 
     def stage_scorings(self, recording_id: str) -> tuple[float, dict[str, dict[int, str]]]:

@@ -1,10 +1,8 @@
-"""Events: bulk loads of detector output, window queries, and every review decision.
+"""Events: validation, bulk loads of detector output and imports, and window queries.
 
-Every change runs in one transaction together with its review row and its audit entry, under
-the process write lock; when a method returns, the change is committed. Edits carry the event
-version the caller saw, so a change made by someone else in between is refused
-(:class:`~store.errors.StaleEditError`) instead of overwritten. Nothing is ever physically
-deleted: deleting sets a flag, and every decision can be undone by its author.
+Bulk loads go through Arrow in one transaction with their audit entry (all or nothing), sorted
+by onset so rows stay in (recording, onset) order. Review decisions on single events live in
+:mod:`store.reviews`. Nothing is ever physically deleted: deleting sets a flag.
 """
 
 from __future__ import annotations
@@ -12,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -25,15 +22,12 @@ from store._event_types import Event, EventDraft, EventSource, EventStatus
 from store.errors import (
     EventNotFoundError,
     InvalidEventError,
-    NothingToUndoError,
-    PermissionDeniedError,
     RecordingNotFoundError,
-    StaleEditError,
     UnknownLabelError,
 )
 from store.labels import CATEGORIES, LabelsMixin, Study
 from store.recordings import RecordingsMixin
-from store.users import Permission, User, UsersMixin
+from store.users import User, UsersMixin
 
 EVENT_COLUMNS = (
     "event_id, recording_id, onset_s, duration_s, label, category, channels, source, status, "
@@ -537,218 +531,3 @@ class EventsMixin(LabelsMixin, UsersMixin, RecordingsMixin):
                 "rejection_rate": nr / reviewed if reviewed else None,
             })
         return out
-
-    # ----------------------------------------------------------------- decisions
-    def _may_change(self, user: User, e: Event) -> None:
-        user.require(Permission.ANNOTATE)
-        if user.can(Permission.ADJUDICATE):
-            return
-        own = e.created_by == user.name or e.updated_by == user.name
-        open_proposal = e.source is not EventSource.HUMAN and e.status is EventStatus.PROPOSED
-        if not (own or open_proposal):
-            raise PermissionDeniedError(
-                f"event {e.event_id} was made by {e.created_by!r} and last changed by "
-                f"{e.updated_by!r}; changing others' events needs the reviewer role"
-            )
-
-    def _write_state(self, cur: duckdb.DuckDBPyConnection, e: Event, user: User) -> Event:
-        now = self.audit_now()
-        cur.execute(
-            "UPDATE events SET onset_s = ?, duration_s = ?, label = ?, category = ?, "
-            "channels = ?, status = ?, deleted = ?, updated_by = ?, updated_at = ?, "
-            f"version = version + 1 WHERE event_id = ? RETURNING {EVENT_COLUMNS}",
-            [e.onset_s, e.duration_s, e.label, e.category, list(e.channels), e.status.value,
-             e.deleted, user.name, now, e.event_id],
-        )
-        rows = cur.fetchall()
-        if not rows:
-            raise EventNotFoundError(e.event_id)
-        return _row_to_event(rows[0])
-
-    def _log_review(self, cur: duckdb.DuckDBPyConnection, user: User, action: str,
-                    before: Event | None, after: Event, undo_state: str = "active") -> None:
-        if undo_state == "active":
-            cur.execute(
-                "UPDATE reviews SET undo_state = 'dropped' WHERE user_id = ? "
-                "AND undo_state = 'undone'", [user.user_id])
-        cur.execute(
-            "INSERT INTO reviews VALUES (nextval('review_id_seq'), ?, ?, ?, ?, ?, ?, ?)",
-            [after.event_id, user.user_id, self.audit_now(), action,
-             None if before is None else json.dumps(_snapshot(before)),
-             json.dumps(_snapshot(after)), undo_state],
-        )
-        self.append_audit(cur, user.name, f"event.{action}", f"event:{after.event_id}",
-                          {"recording_id": after.recording_id, "version": after.version})
-
-    def _decide(self, event_id: int, user: User, expected_version: int | None, action: str,
-                **changes: Any) -> Event:
-        with self.write_lock:
-            with self.transaction() as cur:
-                before = self.get_event(event_id, cur)
-                if expected_version is not None and before.version != expected_version:
-                    raise StaleEditError(event_id, expected_version, before.version)
-                self._may_change(user, before)
-                target = replace(before, **changes)
-                if action == "edit":
-                    draft = EventDraft(target.onset_s, target.duration_s, target.label,
-                                       target.category, target.channels)
-                    self._validate(cur, before.recording_id,
-                                   Study("", "", before.schema_name, before.schema_version, 30.0),
-                                   [draft])
-                after = self._write_state(cur, target, user)
-                self._log_review(cur, user, action, before, after)
-            self.write_audit_anchor()
-        return after
-
-    def create_event(self, recording_id: str, draft: EventDraft, user: User) -> Event:
-        """Create a human event (status confirmed) and return it."""
-        user.require(Permission.ANNOTATE)
-        with self.write_lock:
-            with self.transaction() as cur:
-                self._insert_events_in(cur, recording_id, [draft], user=user,
-                                       source=EventSource.HUMAN, status=EventStatus.CONFIRMED,
-                                       run_id=None, validate=True)
-                row = cur.execute("SELECT currval('event_id_seq')").fetchone()
-                assert row is not None
-                after = self.get_event(int(row[0]), cur)
-                self._log_review(cur, user, "create", None, after)
-            self.write_audit_anchor()
-        return after
-
-    def edit_event(self, event_id: int, user: User, expected_version: int | None, *,
-                   onset_s: float | None = None, duration_s: float | None = None,
-                   label: str | None = None, channels: Sequence[int] | None = None,
-                   category: str | None = None) -> Event:
-        """Change an event's values; its status becomes ``edited``.
-
-        Raises
-        ------
-        StaleEditError, EventNotFoundError, InvalidEventError, UnknownLabelError,
-        PermissionDeniedError
-        """
-        changes: dict[str, Any] = {"status": EventStatus.EDITED}
-        for name, value in (("onset_s", onset_s), ("duration_s", duration_s),
-                            ("label", label), ("category", category)):
-            if value is not None:
-                changes[name] = value
-        if channels is not None:
-            changes["channels"] = tuple(int(c) for c in channels)
-        return self._decide(event_id, user, expected_version, "edit", **changes)
-
-    def confirm_event(self, event_id: int, user: User,
-                      expected_version: int | None = None) -> Event:
-        """Confirm an event."""
-        return self._decide(event_id, user, expected_version, "confirm",
-                            status=EventStatus.CONFIRMED)
-
-    def reject_event(self, event_id: int, user: User,
-                     expected_version: int | None = None) -> Event:
-        """Reject an event (kept, hidden by default in the viewer)."""
-        return self._decide(event_id, user, expected_version, "reject",
-                            status=EventStatus.REJECTED)
-
-    def delete_event(self, event_id: int, user: User,
-                     expected_version: int | None = None) -> Event:
-        """Delete an event (a flag: the row and its history stay)."""
-        return self._decide(event_id, user, expected_version, "delete", deleted=True)
-
-    def decide_many(self, event_ids: Sequence[int], action: str, user: User) -> list[Event]:
-        """Confirm or reject a selection in one transaction (all or nothing)."""
-        if action not in ("confirm", "reject"):
-            raise InvalidEventError(f"batch action must be confirm or reject, not {action!r}")
-        status = EventStatus.CONFIRMED if action == "confirm" else EventStatus.REJECTED
-        out: list[Event] = []
-        with self.write_lock:
-            with self.transaction() as cur:
-                for event_id in event_ids:
-                    before = self.get_event(event_id, cur)
-                    self._may_change(user, before)
-                    after = self._write_state(cur, replace(before, status=status), user)
-                    self._log_review(cur, user, action, before, after)
-                    out.append(after)
-            self.write_audit_anchor()
-        return out
-
-    def set_epoch_stage(self, recording_id: str, onset_s: float, epoch_s: float, label: str,
-                        user: User) -> Event:
-        """Score one sleep epoch for ``user``: relabel their stage, take up a proposal, or create.
-
-        Scorers work independently: the user's own stage event for the epoch (created by them,
-        or a proposal they decided) is relabelled; otherwise an open proposal is confirmed (same
-        label) or edited (other label) and becomes theirs; otherwise a new stage event of theirs
-        is created. Other scorers' stages are never touched, so several people can score the
-        same night and be compared (:mod:`store.agreement`).
-        """
-        candidates = [
-            e for e in self.list_events(recording_id, onset_s, onset_s + epoch_s,
-                                        categories=["sleep_stage"])
-            if abs(e.onset_s - onset_s) < 1e-3
-        ]
-        own = [e for e in candidates if e.status is not EventStatus.PROPOSED and (
-            e.created_by == user.name if e.source is EventSource.HUMAN
-            else e.updated_by == user.name)]
-        if own:
-            e = own[0]
-            if e.label == label and e.status is not EventStatus.REJECTED:
-                return e
-            return self.edit_event(e.event_id, user, e.version, label=label)
-        proposals = [e for e in candidates if e.status is EventStatus.PROPOSED]
-        if proposals:
-            e = proposals[0]
-            if e.label == label:
-                return self.confirm_event(e.event_id, user, e.version)
-            return self.edit_event(e.event_id, user, e.version, label=label)
-        return self.create_event(
-            recording_id, EventDraft(onset_s, epoch_s, label, "sleep_stage"), user)
-
-    # ----------------------------------------------------------------- undo / redo
-    def _undo_redo(self, user: User, redo: bool) -> Event:
-        state = "undone" if redo else "active"
-        with self.write_lock:
-            with self.transaction() as cur:
-                # Undo takes the newest active decision; the undone ones then form a suffix
-                # of the user's history, so redo takes the oldest undone one.
-                order = "ASC" if redo else "DESC"
-                row = cur.execute(
-                    "SELECT review_id, event_id, previous, new FROM reviews WHERE user_id = ? "
-                    f"AND undo_state = ? ORDER BY review_id {order} LIMIT 1", [user.user_id, state]
-                ).fetchone()
-                if row is None:
-                    raise NothingToUndoError(
-                        f"{user.name!r} has no decision to {'redo' if redo else 'undo'}")
-                review_id, event_id, previous, new = row
-                current = self.get_event(int(event_id), cur, include_deleted=True)
-                expect = json.loads(previous if redo else new) if (previous if redo else new) \
-                    else None
-                goal = json.loads(new if redo else previous) if (new if redo else previous) \
-                    else None
-                if expect is not None and not _same_content(current, expect):
-                    raise StaleEditError(int(event_id), int(expect["version"]), current.version)
-                target = replace(current, deleted=True) if goal is None else replace(
-                    current, onset_s=goal["onset_s"], duration_s=goal["duration_s"],
-                    label=goal["label"], category=goal["category"],
-                    channels=tuple(goal["channels"]), status=EventStatus(goal["status"]),
-                    deleted=goal["deleted"])
-                after = self._write_state(cur, target, user)
-                cur.execute("UPDATE reviews SET undo_state = ? WHERE review_id = ?",
-                            ["active" if redo else "undone", review_id])
-                self._log_review(cur, user, "redo" if redo else "undo", current, after,
-                                 undo_state="none")
-            self.write_audit_anchor()
-        return after
-
-    def undo(self, user: User) -> Event:
-        """Undo the user's last decision that is not undone yet.
-
-        Raises
-        ------
-        NothingToUndoError
-            No decision left to undo.
-        StaleEditError
-            Someone changed the event since; the undo would overwrite their change.
-        """
-        return self._undo_redo(user, redo=False)
-
-    def redo(self, user: User) -> Event:
-        """Redo the user's last undone decision (until they make a new decision)."""
-        return self._undo_redo(user, redo=True)

@@ -24,6 +24,8 @@ from detectors.spindles import (
     SpindleParams,
     _criteria_kernel,
     _criteria_py,
+    _merged_runs_kernel,
+    _merged_runs_py,
     detect_spindles,
     run_spindles,
 )
@@ -70,6 +72,17 @@ def test_criteria_kernel_matches_reference(n: int) -> None:
     for got, ref in zip(_criteria_kernel(e_sig, e_brd, counts, 10),
                         _criteria_py(e_sig, e_brd, counts, 10), strict=True):
         np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(("n", "gap"), [(1, 5), (2, 1), (17, 3), (500, 5), (501, 0)])
+def test_merged_runs_kernel_matches_reference(n: int, gap: int) -> None:
+    rng = np.random.default_rng(n + gap)
+    rel, corr, rms = rng.random(n), rng.random(n), rng.random(n) * 3
+    stage_ok = rng.random(n) > 0.1
+    args = (rel, corr, rms, stage_ok, 0.2, 0.3, 0.5, gap)
+    for got, ref in zip(_merged_runs_kernel(*args), _merged_runs_py(*args), strict=True):
+        assert got.shape == ref.shape
+        np.testing.assert_allclose(got, ref, rtol=1e-12)
 
 
 def test_reduce_rate_keeps_sigma_and_rejects_mains_alias() -> None:

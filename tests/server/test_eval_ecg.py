@@ -147,3 +147,18 @@ def test_forced_pacing_labels_every_non_v_beat_q(tmp_path: Path) -> None:
                  "--json", str(out)]) == 0
     figures = json.loads(out.read_text())
     assert figures["classes.Q.se"] >= 0.98
+
+
+def test_cv_choice_takes_the_best_score_and_breaks_ties_towards_the_defaults() -> None:
+    from server.evaluation._ecg_af_cv import GRID, choose
+
+    flat = [(0.5,)] * len(GRID)
+    assert GRID[choose(flat)] == (0.05, 0.12, 0.6)
+    best = GRID.index((0.03, 0.09, 0.7))
+    scores = [(0.5,)] * len(GRID)
+    scores[best] = (0.6,)
+    assert choose(scores) == best
+    # the second element only breaks ties of the first
+    pairs = [(0.5, 0.0)] * len(GRID)
+    pairs[best] = (0.5, 0.1)
+    assert choose(pairs) == best

@@ -119,6 +119,15 @@ def test_n_selects_the_least_confident_proposal_and_enter_confirms_it(
     page.wait_for_function(f"Array.from({ST}.m.spans.data.event_id).includes({eid})")
     assert overlay_row(page, eid) == {"dash": "dashed", "status": "proposed", "alpha": 0.07}
     assert page.evaluate(f"{ST}.m.selected_box.visible") is True
+    # hovering the event shows its label, status, source, confidence and author
+    lane = page.evaluate("window.wavescore.laneOf(0)")
+    page.mouse.move(*to_screen(page, middle, lane))
+    tip = page.locator(".ws-tip").first
+    tip.wait_for(timeout=3000)
+    text = tip.inner_text()
+    assert "spindle" in text and "proposed" in text and "detector" in text
+    assert f"confidence {selected['confidence']:.2f}" in text.replace("0.1\n", "0.10")
+    assert "by system" in text
 
     press(page, "Enter")
     idle(page)
@@ -188,6 +197,9 @@ def test_scoring_ten_epochs_with_stage_keys_updates_api_hypnogram_and_stats(
     levels = {"W": 4, "R": 3, "N1": 2, "N2": 1, "N3": 0}
     assert ys == [levels[s] for s in expected for _ in range(2)]
     assert len(page.evaluate(f"{ST}.m.hyp_rem.data.left")) == 2
+    # the seeded N2 proposals (epochs 100-109) are drawn on the dashed proposal line
+    prop = page.evaluate(f"Array.from({ST}.m.hyp_prop.data.y).filter((v) => !Number.isNaN(v))")
+    assert prop.count(1) >= 2 * 9
     # statistics panel: refreshed from the server after the scoring
     page.wait_for_function(f"{RV}.stats && {RV}.stats.n_epochs_scored >= 10")
     tst = page.locator("#ws-stats tr[data-key='total sleep time'] td").last.inner_text()

@@ -428,8 +428,7 @@
   }
 
   function updateCursor() {
-    st.m.cursor.left = st.m.x_range.start;
-    st.m.cursor.right = st.m.x_range.end;
+    st.m.cursor.setv({ left: st.m.x_range.start, right: st.m.x_range.end });  // one change
     updateRangeLabel();
   }
 
