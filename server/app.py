@@ -27,9 +27,11 @@ from server.routes import (
     WindowsController,
     static_routers,
 )
+from server.routes.agreement import AgreementController
 from server.routes.audit import AuditController
 from server.routes.auth import AuthController
 from server.routes.events import EventsController, RecordingEventsController
+from server.routes.interchange import InterchangeController
 from server.routes.sql import SqlController
 from server.routes.users import UsersController
 from server.services.catalog import Catalog
@@ -105,6 +107,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AuthController,
             RecordingEventsController,
             EventsController,
+            InterchangeController,
+            AgreementController,
             SqlController,
             AuditController,
             UsersController,

@@ -90,6 +90,9 @@ ROUTE_PERMISSIONS: Mapping[str, Requirement] = {
     "getNextInReviewQueue": Permission.VIEW,
     "getSleepStats": Permission.VIEW,
     "listDetectors": Permission.VIEW,
+    "getAgreement": Permission.VIEW,
+    "listDisagreements": Permission.VIEW,
+    "getConsensus": Permission.VIEW,
     "getDetectorStats": Permission.VIEW,
     # annotating and reviewing (the store also checks ownership: changing someone else's
     # event needs ADJUDICATE)
@@ -102,6 +105,12 @@ ROUTE_PERMISSIONS: Mapping[str, Requirement] = {
     "undoDecision": Permission.ANNOTATE,
     "redoDecision": Permission.ANNOTATE,
     "scoreEpoch": Permission.ANNOTATE,
+    # adjudicating disagreements between scorers
+    "adjudicateEpoch": Permission.ADJUDICATE,
+    # moving annotation files in and out (exports are audited with format, filters, count)
+    "importEvents": Permission.IMPORT,
+    "exportEvents": Permission.EXPORT,
+    "exportSelection": Permission.EXPORT,
     # detectors
     "runDetector": Permission.RUN_DETECTORS,
     # research
@@ -123,6 +132,9 @@ VIEW_AUDIT_KINDS: Mapping[str, str] = {
     "getReviewQueue": "events",
     "getNextInReviewQueue": "events",
     "getSleepStats": "events",
+    "getAgreement": "events",
+    "listDisagreements": "events",
+    "getConsensus": "events",
 }
 
 

@@ -31,7 +31,7 @@ from store import ROLE_PERMISSIONS, Permission, Role, User
 from tests.server.review_env import NIGHT_ID, ReviewEnv, make_env, running_client
 
 Client = TestClient[Litestar]
-PATH_VALUES = {"recording_id": NIGHT_ID, "event_id": "999999", "index": "0",
+PATH_VALUES = {"recording_id": NIGHT_ID, "event_id": "999999", "index": "0", "epoch": "0",
                "name": "no-such-user", "file_path": "no-such-file.js", "path": "nothing"}
 
 
@@ -124,6 +124,9 @@ def test_table_matches_the_role_descriptions(role: Role) -> None:
     assert ("createUser" in may) == (role is Role.ADMIN)
     assert ("verifyAudit" in may) == (role is Role.ADMIN)
     assert "getWindow" in may and "listEvents" in may
+    assert ("importEvents" in may) == (role in (Role.REVIEWER, Role.ADMIN))
+    assert ("adjudicateEpoch" in may) == (role in (Role.REVIEWER, Role.ADMIN))
+    assert "exportEvents" in may and "exportSelection" in may and "getAgreement" in may
 
 
 @get("/api/undeclared", operation_id="undeclaredRoute", sync_to_thread=False)

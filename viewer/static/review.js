@@ -988,8 +988,11 @@
         message("4 is not a stage under AASM (R&K stages 3 and 4 are N3: press 3; R is 5).", "error");
         return true;
       }
-      if (k === "PageDown") { goEpoch(Math.min(nEpochs() - 1, currentEpoch() + 1)); return true; }
-      if (k === "PageUp") { goEpoch(Math.max(0, currentEpoch() - 1)); return true; }
+      if (k === "PageDown" || k === "ArrowRight") {
+        goEpoch(Math.min(nEpochs() - 1, currentEpoch() + 1));
+        return true;
+      }
+      if (k === "PageUp" || k === "ArrowLeft") { goEpoch(Math.max(0, currentEpoch() - 1)); return true; }
     }
     switch (k.length === 1 ? k.toLowerCase() : k) {
       case "n": enqueue(() => stepQueue(ev.shiftKey ? -1 : 1, false)); return true;
