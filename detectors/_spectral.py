@@ -48,19 +48,6 @@ def _jit_fastmath(func: F) -> F:
     return numba.jit(**{**JIT_OPTIONS, "fastmath": True})(func)  # type: ignore[no-any-return]
 
 
-def _jit_contract(func: F) -> F:
-    """:func:`detectors._numba.jit` allowing fused multiply-adds only (``fastmath={"contract"}``).
-
-    Shortens the loop-carried chains of filter recursions; results differ from the plain
-    evaluation by rounding only.
-    """
-    if os.environ.get("WAVESCORE_DISABLE_NUMBA"):
-        return func
-    import numba
-
-    return numba.jit(**{**JIT_OPTIONS, "fastmath": {"contract"}})(func)  # type: ignore[no-any-return]
-
-
 def decimation_taps(fs: float, q: int) -> NDArray[np.float64]:
     """Low-pass FIR for decimating by ``q``: flat to 0.39 ``fs_out``, stop from 0.61 ``fs_out``.
 
@@ -256,7 +243,7 @@ def block_filter_energy_py(x: NDArray[np.float32], bank: NDArray[np.float64],
     return out
 
 
-@_jit_contract
+@_jit_fastmath
 def _pair_energy_kernel(x: NDArray[np.float32], sos: NDArray[np.float64],
                         edges: NDArray[np.int64]) -> NDArray[np.float64]:
     # Two filters of two sections each, with every coefficient and state in a local variable:

@@ -239,8 +239,11 @@ def run_seizure(channels: Sequence[ChannelInput], params: SeizureParams,
     def one(i: int) -> NDArray[np.float64]:
         return channel_window_features(channels[i].data, float(channels[i].fs), params.window_s)
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, params.n_threads)) as pool:
-        feats = list(pool.map(one, picks))
+    if params.n_threads <= 1:
+        feats = [one(i) for i in picks]
+    else:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=params.n_threads) as pool:
+            feats = list(pool.map(one, picks))
     if progress:
         progress(0.9)
     usable = [(i, f) for i, f in zip(picks, feats, strict=True)

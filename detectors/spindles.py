@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -390,7 +390,6 @@ def run_spindles(channels: Sequence[ChannelInput], params: SpindleParams,
         picks = [names[n] for n in params.channels]
     else:
         picks = [i for i, ch in enumerate(channels) if ch.kind.upper() == "EEG"]
-    done = 0
 
     def one(i: int) -> list[DetectedEvent]:
         ch = channels[i]
@@ -399,12 +398,18 @@ def run_spindles(channels: Sequence[ChannelInput], params: SpindleParams,
                 for on, dur, conf, extra in detect_spindles(ch.data, float(ch.fs), params)]
 
     events: list[DetectedEvent] = []
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, params.n_threads)) as pool:
-        for evs in pool.map(one, picks):
+
+    def collect(results: Iterable[list[DetectedEvent]]) -> None:
+        for done, evs in enumerate(results, start=1):
             events.extend(evs)
-            done += 1
             if progress:
                 progress(done / max(len(picks), 1))
+
+    if params.n_threads <= 1:
+        collect(map(one, picks))
+    else:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=params.n_threads) as pool:
+            collect(pool.map(one, picks))
     events.sort(key=lambda e: (e.onset_s, e.channels))
     return events
 
