@@ -1,4 +1,4 @@
-"""Sleep spindle detection (11–16 Hz, 0.5–2 s bursts) on one or more EEG channels.
+"""Sleep spindle detection (11–16 Hz, 0.3–2 s bursts) on one or more EEG channels.
 
 Method
 ------
@@ -6,13 +6,19 @@ In the spirit of Lacourse et al. (2019, J Neurosci Methods 316:3–11, "A sleep 
 algorithm that emulates human expert spindle scoring", A7) and Vallat's YASA ``spindles_detect``
 (Vallat & Walker 2021): three criteria computed on a 0.1-s grid must hold together,
 
-1. relative sigma power: energy in the sigma band over energy in 1–30 Hz, 2-s centred window,
+1. relative sigma power: energy in the sigma band over energy in 4.5–30 Hz, 2-s centred window,
    at least ``rel_power_min`` (0.2);
 2. sigma "correlation": the correlation between the sigma-filtered and the broadband signal over
-   a 0.3-s centred window, at least ``corr_min`` (0.65);
+   a 0.3-s centred window, at least ``corr_min`` (0.75);
 3. sigma RMS over a 0.3-s centred window above a per-recording adaptive threshold: the 10 %
-   trimmed mean plus ``rms_sd`` (1.5) trimmed standard deviations of the channel's RMS (over the
+   trimmed mean plus ``rms_sd`` (2.5) trimmed standard deviations of the channel's RMS (over the
    included sleep stages when a hypnogram is given).
+
+The thresholds of version 1.1.0 (``corr_min`` 0.75, ``rms_sd`` 2.5, ``min_duration_s`` 0.3 — A7's
+minimum — with ``rel_power_min`` 0.2 and ``merge_gap_s`` 0.5 unchanged) were chosen on the five
+visible DREAMS excerpts from a grid around the published values; leave-one-excerpt-out
+cross-validation of that choice (``server/evaluation/_spindle_cv.py``) is the honest estimate of
+their accuracy on other recordings (see ``docs/eeg-detectors.md``).
 
 Qualifying runs closer than ``merge_gap_s`` are merged; events of ``min_duration_s`` to
 ``max_duration_s`` are kept.
@@ -29,11 +35,16 @@ second):
 - the correlation of criterion 2 is computed as ``sqrt(E_sigma / E_broad)``, which equals the
   correlation when the sigma filter is a projection of the broadband signal (it avoids the
   phase mismatch two causal filters would cause);
-- no STFT: relative power comes from the same filter outputs.
+- no STFT: relative power comes from the same filter outputs;
+- the filter recursions keep their state in registers (two filters per pass), and the windowed
+  criteria and the runs come from compiled kernels with cumulative sums (O(n)), each with a
+  plain-Python reference.
 
 Versions
 --------
 1.0.0  first version.
+1.1.0  thresholds chosen on DREAMS (above; more precise, fewer events); faster kernels (same
+       events for the same thresholds).
 """
 
 from __future__ import annotations

@@ -4,20 +4,22 @@ Vallat & Walker (2021), "An open-source, high-performance tool for automated sle
 eLife 10:e70092, describe the features the shipped LightGBM classifiers were trained on. This
 module recomputes the same quantities in one pass per channel:
 
-1. resample to 100 Hz (FFT resampler below 100 Hz as YASA/MNE; polyphase above, cheaper and
-   equal below 40 Hz), replace NaN gaps by 0;
+1. resample to 100 Hz (FFT resampler below 100 Hz as YASA/MNE; above, scipy's polyphase filter
+   evaluated by our float32 kernel, :mod:`detectors.sleep._resample`, cheaper and equal below
+   40 Hz), replace NaN gaps by 0; the signal stays float32 until the features;
 2. band-pass 0.4–30 Hz with a zero-phase windowed-sinc FIR built like MNE's default design
-   (Hamming window, transition bands 0.4 Hz and 7.5 Hz, 825 taps at 100 Hz);
+   (Hamming window, transition bands 0.4 Hz and 7.5 Hz, 825 taps at 100 Hz; single-precision
+   FFT convolution);
 3. cut non-overlapping 30-s epochs (a trailing partial epoch is dropped);
 4. per epoch: standard deviation (ddof 1), inter-quartile range, skewness, excess kurtosis,
    zero crossings, Hjorth mobility and complexity, permutation entropy, Higuchi and Petrosian
    fractal dimensions (numba kernels in :mod:`detectors.sleep._kernels`);
 5. Welch PSD per epoch (5-s Hamming segments, 50 % overlap, median average with the usual bias
-   correction) from one batched real FFT (segment means are not removed: that only changes the
-   0 and 0.2 Hz bins, which no feature uses); relative band powers (Simpson's rule over inclusive
-   band edges) in 0.4–1, 1–4, 4–8, 8–12, 12–16 and 16–30 Hz for EEG and EOG, the ratios
-   delta/theta, delta/sigma, delta/beta, alpha/theta for EEG, and absolute 0.4–30 Hz power
-   (trapezoid) for every channel;
+   correction) from one batched single-precision real FFT (segment means are not removed: that
+   only changes the 0 and 0.2 Hz bins, which no feature uses); relative band powers (Simpson's
+   rule over inclusive band edges) in 0.4–1, 1–4, 4–8, 8–12, 12–16 and 16–30 Hz for EEG and
+   EOG, the ratios delta/theta, delta/sigma, delta/beta, alpha/theta for EEG, and absolute
+   0.4–30 Hz power (trapezoid) for every channel;
 6. two smoothed copies of every feature: a centred triangular rolling mean over 15 epochs
    (7.5 min, weights of the available epochs renormalised at the edges) and a trailing mean over
    4 epochs (2 min), each robust-scaled per night (minus the median, divided by the 5–95 %
@@ -26,7 +28,8 @@ module recomputes the same quantities in one pass per channel:
 
 What changed from YASA's implementation: polyphase instead of FFT downsampling, a batched FFT
 instead of per-epoch ``scipy.signal.welch`` calls, compiled kernels for the non-linear features,
-and NaN gaps set to 0 instead of rejected. Features agree with YASA's to within resampling and
+float32 signal path, one partition for the inter-quartile range, and NaN gaps set to 0 instead
+of rejected. Features agree with YASA's to within resampling and
 edge effects (see ``tests/detectors/test_staging.py``).
 """
 

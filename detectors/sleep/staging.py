@@ -20,6 +20,9 @@ partly above Nyquist and the features are less faithful).
 Versions
 --------
 1.0.0  first version.
+1.0.1  float32 signal path with our polyphase resampling kernel, single-precision FFTs: about
+       twice as fast; stages equal on the DREAMS excerpts at 100/200 Hz (one 50-Hz PSG epoch
+       differs).
 """
 
 from __future__ import annotations

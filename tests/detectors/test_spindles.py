@@ -213,4 +213,4 @@ def test_dreams_f1_at_least_measured_level() -> None:
                                                         SpindleParams(hypnogram=tuple(ex.stages)))]
         a, b, c = match_events(det, ex.expert2)
         tp, n_det, n_ref = tp + a, n_det + b, n_ref + c
-    assert 2 * tp / (n_det + n_ref) >= 0.62  # measured 0.659
+    assert 2 * tp / (n_det + n_ref) >= 0.66  # measured 0.676 (defaults of 1.1.0)

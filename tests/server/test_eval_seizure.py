@@ -49,7 +49,8 @@ def test_splicing_is_reproducible_and_truth_points_at_seizure_segments() -> None
 def test_eval_seizure_writes_the_documented_keys(tmp_path: Path) -> None:
     out = tmp_path / "seizure.json"
     args = ["eval", "seizure", "--db", str(need_shared("bonn-eeg")), "--json", str(out),
-            "--hours", "12", "--recordings", "4", "--sweep"]
+            "--hours", "12", "--recordings", "4", "--sweep", "--dev-seeds", "1",
+            "--heldout-seeds", "100"]
     assert main(args) == 0
     figures = json.loads(out.read_text())
     for key in ("bonn.sensitivity", "bonn.specificity", "bonn.auc", "spliced.sensitivity",
@@ -58,3 +59,6 @@ def test_eval_seizure_writes_the_documented_keys(tmp_path: Path) -> None:
     assert figures["spliced.fa_per_24h"] >= 0.0
     assert figures["bonn.auc"] >= 0.98
     assert figures["spliced.sensitivity"] >= 0.7
+    for split in ("dev", "heldout"):  # separate seeds: operating point chosen on dev only
+        assert 0.6 <= figures[f"spliced.{split}.sensitivity"] <= 1.0
+        assert figures[f"spliced.{split}.fa_per_24h"] >= 0.0

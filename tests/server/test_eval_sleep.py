@@ -58,7 +58,11 @@ def test_eval_sleep_writes_the_documented_keys(tmp_path: Path) -> None:
                 "spindles.human.f1.expert1_vs_expert2"):
         assert 0.0 <= figures[key] <= 1.0, key
     assert figures["staging.pooled.kappa"] >= 0.52
-    assert figures["spindles.f1.expert2"] >= 0.62
+    assert figures["spindles.f1.expert2"] >= 0.66  # measured 0.679 (in-sample defaults)
+    # leave-one-excerpt-out threshold CV: measured 0.644 / 0.664 / 0.662
+    for who, floor in (("expert1", 0.62), ("expert2", 0.64), ("union", 0.64)):
+        assert figures[f"spindles.loo.f1.{who}"] >= floor, who
+    assert len(figures["spindles.loo.chosen"]) == 5
     if "staging.yasa.pooled.kappa" in figures:
         assert figures["staging.pooled.kappa"] >= figures["staging.yasa.pooled.kappa"]
     assert 0.6 <= figures["human.dod.pairwise_kappa"] <= 0.8

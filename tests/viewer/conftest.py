@@ -70,8 +70,15 @@ SEEDED_SPINDLES = ((100.0, 0.10), (106.0, 0.15), (112.0, 0.20), (300.0, 0.60), (
 SEEDED_STAGE_EPOCHS = range(100, 110)
 
 
-def seed_review_data(data_dir: Path, night_id: str) -> tuple[dict[str, str], dict[str, list[int]]]:
+#: A study with 10-s scoring epochs (rodent-style), given to the MIT-BIH recording.
+SHORT_EPOCH_STUDY = ("short-epochs", 10.0)
+
+
+def seed_review_data(data_dir: Path, night_id: str, short_epoch_id: str | None = None
+                     ) -> tuple[dict[str, str], dict[str, list[int]]]:
     """Create the review users and seed proposals (as a detector would) on the night.
+
+    ``short_epoch_id``, when given, is put in a study of :data:`SHORT_EPOCH_STUDY`'s epoch length.
 
     Returns the users' tokens and the seeded event ids (``spindles``, ``stages``).
     """
@@ -84,6 +91,10 @@ def seed_review_data(data_dir: Path, night_id: str) -> tuple[dict[str, str], dic
                     for t, c in SEEDED_SPINDLES]
         stages = [EventDraft(i * 30.0, 30.0, "N2", "sleep_stage", (), confidence=0.9)
                   for i in SEEDED_STAGE_EPOCHS]
+        if short_epoch_id is not None:
+            study_id, epoch_s = SHORT_EPOCH_STUDY
+            store.create_study(study_id, "10-s epochs", "wavescore", 1, epoch_s)
+            store.assign_study(short_epoch_id, study_id)
         for drafts in (spindles, stages):
             store.insert_events(night_id, drafts, user=SYSTEM_USER, source=EventSource.DETECTOR,
                                 status=EventStatus.PROPOSED)
@@ -112,7 +123,7 @@ def live_server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory
     edf = write_synthetic_night(src / "night.edf", NIGHT_S, seed=11)
     night_id, mitbih_id = ingest_into(root, [edf, SAMPLE_DATA / "208.hea"])
     token = create_viewer_token(root)
-    tokens, seeded = seed_review_data(root, night_id)
+    tokens, seeded = seed_review_data(root, night_id, mitbih_id)
     settings = Settings(data_dir=root, port=_free_port())
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.port,
                             access_log=False, log_level="warning", ws="none")

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.viewer.conftest import ARTIFACTS, LiveServer, Viewer
+from tests.viewer.conftest import ARTIFACTS, SHORT_EPOCH_STUDY, LiveServer, Viewer
 
 pytestmark = pytest.mark.browser
 
@@ -29,11 +29,11 @@ def api(server: LiveServer, who: str) -> httpx.Client:
 
 @pytest.fixture
 def open_as(browser: Any, live_server: LiveServer, request: pytest.FixtureRequest
-            ) -> Iterator[Callable[[str], Viewer]]:
+            ) -> Iterator[Callable[..., Viewer]]:
     """Open the night's viewer signed in as a review user; screenshot on failure."""
     contexts: list[tuple[Any, Viewer]] = []
 
-    def _open(who: str) -> Viewer:
+    def _open(who: str, recording_id: str | None = None) -> Viewer:
         context = browser.new_context(
             viewport={"width": 1400, "height": 900},
             extra_http_headers={"Authorization": f"Bearer {live_server.tokens[who]}"},
@@ -42,7 +42,7 @@ def open_as(browser: Any, live_server: LiveServer, request: pytest.FixtureReques
         viewer = Viewer(page)
         page.on("console", lambda m: viewer.errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: viewer.errors.append(f"pageerror: {e}"))
-        page.goto(f"{live_server.url}/recordings/{live_server.night_id}")
+        page.goto(f"{live_server.url}/recordings/{recording_id or live_server.night_id}")
         page.wait_for_function(f"window.wavescore && {ST}.timings.length > 0", timeout=15000)
         contexts.append((context, viewer))
         return viewer
@@ -100,7 +100,7 @@ def click_event(page: Any, event_id: int) -> None:
 
 
 def test_n_selects_the_least_confident_proposal_and_enter_confirms_it(
-        open_as: Callable[[str], Viewer], live_server: LiveServer) -> None:
+        open_as: Callable[..., Viewer], live_server: LiveServer) -> None:
     viewer = open_as("scorer-a")
     page = viewer.page
     page.locator("#ws-auto-advance").uncheck()
@@ -149,7 +149,7 @@ def test_n_selects_the_least_confident_proposal_and_enter_confirms_it(
 
 
 def test_reject_with_x_hides_the_event_unless_show_rejected(
-        open_as: Callable[[str], Viewer], live_server: LiveServer) -> None:
+        open_as: Callable[..., Viewer], live_server: LiveServer) -> None:
     viewer = open_as("scorer-e")
     page = viewer.page
     page.locator("#ws-auto-advance").uncheck()
@@ -175,7 +175,7 @@ def test_reject_with_x_hides_the_event_unless_show_rejected(
 
 
 def test_scoring_ten_epochs_with_stage_keys_updates_api_hypnogram_and_stats(
-        open_as: Callable[[str], Viewer], live_server: LiveServer) -> None:
+        open_as: Callable[..., Viewer], live_server: LiveServer) -> None:
     viewer = open_as("scorer-b")
     page = viewer.page
     page.evaluate("window.wavescore.setRange(1200, 1230)")  # epoch 40
@@ -216,7 +216,7 @@ def test_scoring_ten_epochs_with_stage_keys_updates_api_hypnogram_and_stats(
 
 
 def test_undo_and_redo_of_epoch_stages_and_decisions_go_through_the_server(
-        open_as: Callable[[str], Viewer], live_server: LiveServer) -> None:
+        open_as: Callable[..., Viewer], live_server: LiveServer) -> None:
     viewer = open_as("scorer-c")
     page = viewer.page
     page.evaluate("window.wavescore.setRange(2400, 2430)")  # epoch 80
@@ -256,7 +256,7 @@ def test_undo_and_redo_of_epoch_stages_and_decisions_go_through_the_server(
 
 
 def test_stale_decision_shows_a_conflict_and_reloads_the_event(
-        open_as: Callable[[str], Viewer], live_server: LiveServer) -> None:
+        open_as: Callable[..., Viewer], live_server: LiveServer) -> None:
     viewer = open_as("scorer-d")
     page = viewer.page
     page.locator("#ws-auto-advance").uncheck()
@@ -281,7 +281,7 @@ def test_stale_decision_shows_a_conflict_and_reloads_the_event(
 
 
 def test_label_picker_relabels_and_shift_drag_creates_an_event_on_a_channel(
-        open_as: Callable[[str], Viewer], live_server: LiveServer) -> None:
+        open_as: Callable[..., Viewer], live_server: LiveServer) -> None:
     viewer = open_as("scorer-d")
     page = viewer.page
     page.locator("#ws-auto-advance").uncheck()
@@ -327,7 +327,7 @@ def test_label_picker_relabels_and_shift_drag_creates_an_event_on_a_channel(
     assert_no_errors(viewer)
 
 
-def test_read_only_role_cannot_decide(open_as: Callable[[str], Viewer],
+def test_read_only_role_cannot_decide(open_as: Callable[..., Viewer],
                                       live_server: LiveServer) -> None:
     viewer = open_as("researcher-x")
     page = viewer.page
@@ -339,4 +339,28 @@ def test_read_only_role_cannot_decide(open_as: Callable[[str], Viewer],
     assert "may view but not annotate" in page.evaluate(f"{RV}.messages.at(-1).text")
     with api(live_server, "researcher-x") as client:
         assert client.get(f"/api/events/{eid}").json()["status"] == "proposed"
+    assert_no_errors(viewer)
+
+
+def test_scoring_follows_the_study_epoch_length(open_as: Callable[..., Viewer],
+                                                live_server: LiveServer) -> None:
+    viewer = open_as("scorer-e", live_server.mitbih_id)  # its study scores 10-s epochs
+    page = viewer.page
+    assert page.evaluate(f"{ST}.cfg.epoch_s") == SHORT_EPOCH_STUDY[1]
+    assert page.locator("#ws-epoch-fwd").inner_text() == "10 s ›"
+    page.evaluate("window.wavescore.setRange(23, 53)")
+    press(page, "s")  # snaps to the 10-s epoch holding the window start
+    assert page.evaluate(f"[{ST}.m.x_range.start, {ST}.m.x_range.end]") == [20.0, 30.0]
+    press(page, "2")
+    press(page, "4")  # not an AASM stage: refused, the epoch does not move
+    press(page, "5")
+    idle(page)
+    assert page.evaluate(f"{ST}.m.x_range.start") == 40.0
+    assert any("4 is not a stage" in m["text"] for m in page.evaluate(f"{RV}.messages"))
+    with api(live_server, "scorer-e") as client:
+        events = client.get(f"/api/recordings/{live_server.mitbih_id}/events",
+                            params={"category": "sleep_stage"}).json()["events"]
+    mine = [(e["onset_s"], e["duration_s"], e["label"]) for e in events
+            if e["created_by"] == "scorer-e"]
+    assert mine == [(20.0, 10.0, "N2"), (30.0, 10.0, "R")]
     assert_no_errors(viewer)
