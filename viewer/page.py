@@ -3,8 +3,9 @@
 The server hands plain dictionaries (the JSON of ``GET /api/recordings/{id}``) to these functions;
 the viewer never imports the server. The Bokeh document is embedded with
 :func:`bokeh.embed.json_item`; BokehJS is loaded from the server's static route (no CDN).
-Everything interactive lives in ``viewer/static/viewer.js``: the CustomJS callbacks below only
-hand Bokeh's models and range changes to that module.
+Everything interactive lives in ``viewer/static/viewer.js`` (signal) and
+``viewer/static/review.js`` (event overlays, review, annotation, sleep scoring, hypnogram): the
+CustomJS callbacks below only hand Bokeh's models, range changes and UI events to them.
 """
 
 from __future__ import annotations

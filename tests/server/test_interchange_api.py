@@ -71,9 +71,10 @@ def _new_recording(client: Client, rid: str) -> str:
 
 
 def _key(e: Any, keep_confidence: bool = True) -> tuple[Any, ...]:
-    get = (lambda k: e[k]) if isinstance(e, dict) else (lambda k: getattr(e, k))
-    return (get("onset_s"), get("duration_s"), get("label"), get("category"),
-            tuple(get("channels")), get("confidence") if keep_confidence else None)
+    values = e if isinstance(e, dict) else {k: getattr(e, k) for k in (
+        "onset_s", "duration_s", "label", "category", "channels", "confidence")}
+    return (values["onset_s"], values["duration_s"], values["label"], values["category"],
+            tuple(values["channels"]), values["confidence"] if keep_confidence else None)
 
 
 def _events(client: Client, env: ReviewEnv, rid: str) -> list[dict[str, Any]]:
@@ -203,7 +204,7 @@ def test_malformed_file_is_refused_with_its_line_and_nothing_is_written(
 
 def test_import_provenance_audit_status_and_duplicates(client: Client, env: ReviewEnv) -> None:
     rid = _new_recording(client, "rprov00000001")
-    text = "W\nW\nN1\nN2\nS3\nREM\n".encode()
+    text = b"W\nW\nN1\nN2\nS3\nREM\n"
     r = client.post(f"/api/recordings/{rid}/import?format=hypnogram&status=proposed",
                     content=text, headers=env.auth("admin"))  # raw body
     assert r.status_code == 201, r.text
@@ -278,3 +279,35 @@ def test_unknown_recording_is_404(client: Client, env: ReviewEnv) -> None:
     r = _upload(client, env, "rnope", "csv", "a.csv", b"onset_s,duration_s,label,category\n")
     assert r.status_code == 404
     assert json.loads(r.text)["status"] == 404
+
+
+def test_edf_file_with_the_original_date_is_aligned_by_time_of_day(
+        client: Client, env: ReviewEnv, tmp_path: Any) -> None:
+    from datetime import datetime
+
+    from server.interchange import ExportContext, export_edf_annotations
+    from store import ChannelRow
+
+    rid = "rdated0000001"
+    start = datetime(2031, 3, 9, 22, 47, 5, 250_000)  # de-identified, subsecond start
+    _store(client).register_recording(
+        recording_id=rid, source_format="edf", duration_s=3600.0, start_time=start,
+        content_sha256=rid.ljust(64, "0"), source_files_sha256=["1" * 64],
+        stored_path=f"recordings/{rid}", deid_report={},
+        channels=[ChannelRow(0, "C3", "EEG", "uV", 100.0, 360_000)])
+    events = [EventDraft(30.0, 30.0, "N2", "sleep_stage"), EventDraft(60.0, 30.0, "R",
+                                                                      "sleep_stage")]
+    cases = [(start, 0.0, False),  # our own export: same (de-identified) start
+             (datetime(2024, 3, 9, 22, 47, 5), 0.0, True),  # original date, same clock time
+             (datetime(2024, 3, 9, 22, 48, 5), 60.0, True)]  # starts one minute later
+    for i, (file_start, shift_s, warned) in enumerate(cases):
+        path = tmp_path / f"hyp{i}.edf"
+        export_edf_annotations(events, path, ExportContext(start_time=file_start))
+        r = _upload(client, env, rid, "edf", path.name, path.read_bytes())
+        assert r.status_code == 201, r.text
+        assert any("aligned by time of day" in w for w in r.json()["warnings"]) == warned
+        assert all("2024" not in w and "2031" not in w for w in r.json()["warnings"])
+        got = [e.onset_s for e in _store(client).list_events(rid) if e.label in ("N2", "R")]
+        assert got == [30.0 + shift_s, 60.0 + shift_s], (i, got)
+        for e in _store(client).list_events(rid):
+            _store(client).delete_event(e.event_id, _store(client).get_user("admin"))

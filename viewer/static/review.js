@@ -221,6 +221,11 @@
       if (seq !== rv.seq) { return; }  // a newer request or a local change came after it
       rv.items = e.events;
       rv.truncated = e.truncated;
+      const note = byId("ws-overlay-note");
+      if (note) {
+        note.textContent = e.truncated ? "events: the first " + OVERLAY_LIMIT +
+          " in this range are drawn; zoom in for the rest" : "";
+      }
       rv.annotations = a;
       rv.loaded = { start_s: start, stop_s: stop, key, at: performance.now() };
       if (rv.selected) {
