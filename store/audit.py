@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -98,16 +98,29 @@ class AuditMixin(Database):
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """As :meth:`store._db.Database.transaction`; also tracks the audit chain's head."""
         self._local.audit_tx_head = None
+        self._local.on_commit = []
         try:
             with super().transaction() as cur:
                 yield cur
         except BaseException:
             self._local.audit_tx_head = None
+            self._local.on_commit = []
             raise
         head = getattr(self._local, "audit_tx_head", None)
         self._local.audit_tx_head = None
         if head is not None:
             self.__dict__["_audit_head_cache"] = head
+        callbacks, self._local.on_commit = self._local.on_commit, []
+        for callback in callbacks:
+            callback()
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` after the calling thread's open transaction commits (never on
+        rollback). Used to keep in-memory caches in step with committed state."""
+        pending: list[Callable[[], None]] | None = getattr(self._local, "on_commit", None)
+        if pending is None:
+            raise RuntimeError("on_commit called outside a transaction")
+        pending.append(callback)
 
     def _audit_head(self, cur: duckdb.DuckDBPyConnection) -> tuple[int, str]:
         # The newest entry is remembered: within the open transaction of this thread, and the

@@ -60,12 +60,28 @@ class ReviewsMixin(EventsMixin):
             raise EventNotFoundError(e.event_id)
         return _row_to_event(rows[0])
 
+    def _users_with_undone(self, cur: duckdb.DuckDBPyConnection) -> set[str]:
+        """Users who may have undone decisions (a superset: never misses one).
+
+        Kept in memory so a decision does not scan the whole review history to clear a redo
+        stack that is almost always empty; changed only after commits.
+        """
+        users: set[str] | None = self.__dict__.get("_undone_users")
+        if users is None:
+            rows = cur.execute(
+                "SELECT DISTINCT user_id FROM reviews WHERE undo_state = 'undone'").fetchall()
+            users = self.__dict__.setdefault("_undone_users", {str(r[0]) for r in rows})
+        return users
+
     def _log_review(self, cur: duckdb.DuckDBPyConnection, user: User, action: str,
                     before: Event | None, after: Event, undo_state: str = "active") -> None:
-        if undo_state == "active":
+        undone = self._users_with_undone(cur)
+        if undo_state == "active" and user.user_id in undone:
+            # A new decision ends the user's redo history.
             cur.execute(
                 "UPDATE reviews SET undo_state = 'dropped' WHERE user_id = ? "
                 "AND undo_state = 'undone'", [user.user_id])
+            self.on_commit(lambda: undone.discard(user.user_id))
         cur.execute(
             "INSERT INTO reviews VALUES (nextval('review_id_seq'), ?, ?, ?, ?, ?, ?, ?)",
             [after.event_id, user.user_id, self.audit_now(), action,
@@ -227,6 +243,9 @@ class ReviewsMixin(EventsMixin):
                 after = self._write_state(cur, target, user)
                 cur.execute("UPDATE reviews SET undo_state = ? WHERE review_id = ?",
                             ["active" if redo else "undone", review_id])
+                if not redo:
+                    undone = self._users_with_undone(cur)
+                    self.on_commit(lambda: undone.add(user.user_id))
                 self._log_review(cur, user, "redo" if redo else "undo", current, after,
                                  undo_state="none")
             self.write_audit_anchor()

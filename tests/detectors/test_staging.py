@@ -225,9 +225,10 @@ def test_dreams_pooled_kappa_at_least_measured_level() -> None:
 def test_eeg_detectors_are_registered_with_typed_params() -> None:
     from detectors.registry import get_detector
 
-    for name in ("sleep.staging", "sleep.spindles", "eeg.seizure"):
+    versions = {"sleep.staging": "1.0.1", "sleep.spindles": "1.1.0", "eeg.seizure": "1.1.0"}
+    for name, version in versions.items():
         spec = get_detector(name)
-        assert spec.version == "1.0.0"
+        assert spec.version == version
         params = spec.params_type()
         with pytest.raises(AttributeError):
             params.n_threads = 3  # frozen dataclass
