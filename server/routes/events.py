@@ -49,6 +49,7 @@ class EventOut(msgspec.Struct, frozen=True):
     updated_by: str
     updated_at: str
     version: int
+    deleted: bool = False
 
 
 class EventListOut(msgspec.Struct, frozen=True):
@@ -219,6 +220,7 @@ def event_out(e: Event) -> EventOut:
         updated_by=e.updated_by,
         updated_at=e.updated_at.isoformat(),
         version=e.version,
+        deleted=e.deleted,
     )
 
 
@@ -382,25 +384,44 @@ class RecordingEventsController(Controller):
         )
 
     @get("/sleep-stats", operation_id="getSleepStats", sync_to_thread=True)
-    def sleep_stats(self, state: State, recording_id: FromPath[str]) -> SleepStatsOut:
+    def sleep_stats(
+        self,
+        state: State,
+        request: Request[Any, Any, Any],
+        recording_id: FromPath[str],
+        scored_by: Annotated[str | None, QueryParameter(
+            description="whose stages: 'me', a user name, or 'consensus' (adjudicated or "
+            "unanimous epochs); default: the latest confirmed or edited stage of each epoch, "
+            "whoever scored it")] = None,
+    ) -> SleepStatsOut:
         """TST, sleep efficiency, latencies, WASO and stage minutes from reviewed stages."""
         store = store_of(state)
         row = store.get_recording(recording_id)
         epoch_s = store.study_of(recording_id).epoch_s
-        stages = store.list_events(
-            recording_id,
-            categories=["sleep_stage"],
-            statuses=["confirmed", "edited"],
-            limit=MAX_EVENTS_PER_REQUEST * 4,
-        )
-        latest: dict[int, Event] = {}
-        for e in stages:
-            i = round(e.onset_s / epoch_s)
-            if i not in latest or e.updated_at >= latest[i].updated_at:
-                latest[i] = e
+        labels: dict[int, str]
+        if scored_by is None:
+            stages = store.list_events(
+                recording_id,
+                categories=["sleep_stage"],
+                statuses=["confirmed", "edited"],
+                limit=MAX_EVENTS_PER_REQUEST * 4,
+            )
+            latest: dict[int, Event] = {}
+            for e in stages:
+                i = round(e.onset_s / epoch_s)
+                if i not in latest or e.updated_at >= latest[i].updated_at:
+                    latest[i] = e
+            labels = {i: e.label for i, e in latest.items()}
+        elif scored_by == "consensus":
+            labels = {i: lab for i, lab in store.stage_consensus(recording_id).items()
+                      if lab is not None}
+        else:
+            name = current_user(request).name if scored_by == "me" else scored_by
+            _, scorings = store.stage_scorings(recording_id)
+            labels = scorings.get(name, {})
         hyp = hypnogram_from_epochs(
-            {i: e.label for i, e in latest.items() if e.label in STAGES or e.label == "?"},
-            math.ceil(row.duration_s / epoch_s - 1e-9) if latest else None,
+            {i: lab for i, lab in labels.items() if lab in STAGES or lab == "?"},
+            math.ceil(row.duration_s / epoch_s - 1e-9) if labels else None,
         )
         s = compute_sleep_stats(hyp, epoch_s)
         return SleepStatsOut(

@@ -322,3 +322,30 @@ def test_every_decision_is_in_a_verifying_audit_chain(client: Client, env: Revie
     assert audit["ok"] is True and audit["n_entries"] > 20
     page = client.get("/api/audit", headers=env.auth("admin"), params={"limit": 5}).json()
     assert [e["seq"] for e in page["entries"]] == [1, 2, 3, 4, 5] and page["next_after_seq"] == 5
+
+
+def test_sleep_statistics_per_scorer_and_for_the_consensus(client: Client, env: ReviewEnv) -> None:
+    rid = _fresh_recording(client, "two-scorers")
+    mine = ["W", "N1", "N2", "N2", "N3", "R", "W"]
+    theirs = ["W", "W", "N2", "N2", "N2", "R", "W"]
+    for who, hyp in (("annotator", mine), ("annotator2", theirs)):
+        for i, stage in enumerate(hyp):
+            r = client.put(f"/api/recordings/{rid}/epochs/{i}", headers=env.auth(who),
+                           json={"stage": stage})
+            assert r.status_code == 200, r.text
+    url = f"/api/recordings/{rid}/sleep-stats"
+    me = client.get(url, headers=env.auth("annotator"), params={"scored_by": "me"}).json()
+    other = client.get(url, headers=env.auth("annotator"),
+                       params={"scored_by": "annotator2"}).json()
+    assert me["stage_min"]["N1"] == pytest.approx(0.5)
+    assert other["stage_min"]["N1"] == pytest.approx(0.0)
+    assert me["tst_min"] == pytest.approx(compute_sleep_stats(mine, 30.0).tst_min)
+    assert other["tst_min"] == pytest.approx(compute_sleep_stats(theirs, 30.0).tst_min)
+    # epochs 1 and 4 disagree: the consensus leaves them unscored until adjudicated
+    consensus = client.get(url, headers=env.auth("annotator"),
+                           params={"scored_by": "consensus"}).json()
+    assert consensus["n_epochs_scored"] == len(mine) - 2
+    scored = client.put(f"/api/recordings/{rid}/epochs/6", headers=env.auth("annotator"),
+                        json={"stage": "N1"}).json()
+    deleted = client.delete(f"/api/events/{scored['event_id']}", headers=env.auth("annotator"))
+    assert deleted.status_code == 200 and deleted.json()["deleted"] is True
