@@ -2,10 +2,12 @@
 
 Several people may score the same recording independently (see
 :meth:`store.reviews.ReviewsMixin.set_epoch_stage`). A *scorer* is a user (their own human events
-plus the proposals they decided) or a detector version (its proposals as proposed, before any
-human change). For sleep stages, each scorer's labels are put on the study's epoch grid and
-compared pairwise (percent agreement and Cohen's kappa) and together (Fleiss' kappa); epochs
-where human scorers disagree are listed for adjudication. A reviewer's adjudication is stored
+plus the proposals they decided), a detector version (its proposals as proposed, before any
+human change), or an imported scoring (``import:<file sha256 prefix>``, e.g. an expert
+hypnogram). Imported scorings count as human scorers. For sleep stages, each scorer's labels
+are put on the study's epoch grid and compared pairwise (percent agreement and Cohen's kappa)
+and together (Fleiss' kappa); epochs where human scorers disagree are listed for
+adjudication. A reviewer's adjudication is stored
 in its own table and wins in the consensus; otherwise an epoch's consensus is the label every
 human scorer gave, and it is unresolved when they differ.
 """
@@ -25,6 +27,7 @@ from store.users import Permission, User
 _LABEL_SQL = """
 SELECT e.event_id, e.onset_s, e.duration_s, e.label, e.source, e.status, e.created_by,
        e.updated_by, r.detector, r.detector_version,
+       json_extract_string(e.import_ref, '$.file_sha256') AS import_sha,
        (SELECT json_extract_string(rv.previous, '$.label') FROM reviews rv
         WHERE rv.event_id = e.event_id AND rv.previous IS NOT NULL
         ORDER BY rv.review_id LIMIT 1) AS proposed_label
@@ -120,7 +123,7 @@ class AgreementMixin(ReviewsMixin):
         scorings: dict[str, dict[int, str]] = {}
         for row in self.cursor().execute(_LABEL_SQL, [recording_id, "sleep_stage"]).fetchall():
             (_, onset_s, _, label, source, status, created_by, updated_by, det, det_ver,
-             proposed) = row
+             import_sha, proposed) = row
             epoch = round(onset_s / epoch_s)
             if source == "detector":
                 name = f"detector:{det}@{det_ver}"
@@ -129,6 +132,9 @@ class AgreementMixin(ReviewsMixin):
                     scorings.setdefault(updated_by, {})[epoch] = label
             elif source == "human" and status != "rejected":
                 scorings.setdefault(created_by, {})[epoch] = label
+            elif source == "import" and status != "rejected":
+                # an imported scoring (e.g. an expert hypnogram) is a scorer of its own
+                scorings.setdefault(f"import:{(import_sha or 'unknown')[:12]}", {})[epoch] = label
         return epoch_s, scorings
 
     def stage_agreement(self, recording_id: str) -> StageAgreement:
@@ -144,7 +150,7 @@ class AgreementMixin(ReviewsMixin):
             lb = [scorings[b][e] for e in common]
             agree = sum(x == y for x, y in zip(la, lb, strict=True)) / len(common)
             pairs.append(PairAgreement(a, b, len(common), agree, cohen_kappa(la, lb)))
-        humans = [n for n in names if not n.startswith("detector:")]
+        humans = [n for n in names if not n.startswith("detector:")]  # users and imports
         fleiss = None
         if len(humans) >= 2:
             common_all = set.intersection(*(set(scorings[h]) for h in humans))

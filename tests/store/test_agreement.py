@@ -94,7 +94,7 @@ def test_pairwise_kappa_of_five_real_dod_scorers_equals_a_direct_computation(
     seqs = []
     for i, user in enumerate(users, start=1):
         stages = json.loads((folder / f"scorer_{i}" / night).read_text())
-        labels = [names.get(s, "?") for s in stages[:19]]  # the store's test recording holds 20 epochs
+        labels = [names.get(s, "?") for s in stages[:19]]  # the test recording has 20 epochs
         seqs.append(labels)
         _score(store, user, labels)
     report = store.stage_agreement(REC)
@@ -103,3 +103,18 @@ def test_pairwise_kappa_of_five_real_dod_scorers_equals_a_direct_computation(
         kappas.append(p.kappa)
         assert p.kappa == pytest.approx(cohen_kappa(seqs[i], seqs[j]))
     assert len(kappas) == 10
+
+
+def test_an_imported_hypnogram_is_a_scorer_of_its_own(store: Store, users: dict[str, User]) -> None:
+    from store import EventSource, EventStatus
+
+    store.insert_events(
+        REC, [EventDraft(i * 30.0, 30.0, lab, "sleep_stage", (),
+                         import_ref={"file_sha256": "f" * 64, "format": "hypnogram"})
+              for i, lab in enumerate(["W", "N2", "N2"])],
+        user=users["reviewer"], source=EventSource.IMPORT, status=EventStatus.CONFIRMED)
+    _score(store, users["annotator"], ["W", "N1", "N2"])
+    _, scorings = store.stage_scorings(REC)
+    assert scorings["import:ffffffffffff"] == {0: "W", 1: "N2", 2: "N2"}
+    (d,) = store.stage_disagreements(REC)
+    assert d["labels"] == {"annotator1": "N1", "import:ffffffffffff": "N2"}
