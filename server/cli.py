@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("wavescore: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the CLI boundary turns every error into one line
+    except Exception as exc:  # the CLI boundary turns every error into one line
         return report_error(exc)
     return status
 

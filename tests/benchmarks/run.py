@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             module = importlib.import_module(f"tests.benchmarks.{name}")
             results.extend(module.run(ctx))
-        except Exception:  # noqa: BLE001 - report and go on with the other benchmarks
+        except Exception:  # report and go on with the other benchmarks
             failures += 1
             traceback.print_exc()
         print(f"   {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
