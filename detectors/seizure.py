@@ -83,7 +83,7 @@ class SeizureParams:
     window_s
         Feature window in seconds (a whole number of 1-s blocks; step 1 s).
     z_threshold
-        Window score (mean robust z of log line length and log energy) above which a channel
+        Window score (mean robust z of the ``score_features``) above which a channel
         counts as ictal.
     z_extend
         Hysteresis: an episode is the run of seconds scoring at least this (lower) value around
@@ -100,6 +100,14 @@ class SeizureParams:
         Channel names to use; empty means every EEG channel.
     n_threads
         Channels processed in parallel (kernels release the GIL).
+    score_features
+        Columns of :data:`FEATURE_NAMES` whose robust z-scores are averaged into the window
+        score.
+    standardise_score
+        Robust-z-score the averaged score again (thresholds then count its own background
+        spread). ``score_features=(..., "rel_theta")`` with this on, ``z_threshold=4``,
+        ``z_extend=2`` is the alternative setting discussed in ``docs/eeg-detectors.md``
+        (better on Bonn, more false alarms on synthetic scalp EEG; not the default).
     """
 
     window_s: float = 4.0
@@ -111,6 +119,15 @@ class SeizureParams:
     merge_gap_s: float = 10.0
     channels: tuple[str, ...] = ()
     n_threads: int = 1
+    score_features: tuple[str, ...] = ("log_line_length", "log_energy")
+    standardise_score: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = [f for f in self.score_features if f not in FEATURE_NAMES]
+        if unknown or not self.score_features:
+            raise SeizureInputError(
+                f"score_features {list(self.score_features)} must be a non-empty subset of "
+                f"{list(FEATURE_NAMES)}")
 
 
 def channel_window_features(data: NDArray[np.floating], fs: float,
@@ -193,7 +210,15 @@ def detect_seizures(features: Sequence[NDArray[np.float64]], params: SeizurePara
     n = min(f.shape[0] for f in features)
     if n < 3:
         return []
-    scores = np.column_stack([robust_z(f[:n, :2]).mean(axis=1) for f in features])
+    cols = [FEATURE_NAMES.index(name) for name in params.score_features]
+    per_channel = []
+    for f in features:
+        score = robust_z(f[:n, cols]).mean(axis=1)
+        if params.standardise_score:
+            # in units of the composite's own background spread
+            score = robust_z(score[:, None])[:, 0]
+        per_channel.append(score)
+    scores = np.column_stack(per_channel)
     n_ch = scores.shape[1]
     need = max(1, min(params.min_channels, n_ch,
                       int(np.ceil(params.min_channel_fraction * n_ch))))
