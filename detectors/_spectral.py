@@ -33,15 +33,18 @@ __all__ = [
     "decimation_taps",
     "fir_decimate",
     "fir_decimate_py",
+    "jit_fastmath",
     "reduce_rate",
 ]
 
 
-def _jit_fastmath(func: F) -> F:
-    """:func:`detectors._numba.jit` with ``fastmath`` on (lets LLVM vectorise dot products).
+def jit_fastmath(func: F) -> F:
+    """:func:`detectors._numba.jit` with ``fastmath`` on (vectorised dot products, fused
+    multiply-adds in filter recursions).
 
-    Only for kernels whose sole floating-point reduction is a dot product, where reassociation
-    changes results by float32 rounding only (checked against the references in the tests).
+    Only for kernels whose inputs are finite (callers replace NaN/inf first: ``fastmath``
+    assumes no NaN) and whose results change by rounding only under reassociation; each such
+    kernel is checked against its plain-Python reference in the tests.
     """
     if os.environ.get("WAVESCORE_DISABLE_NUMBA"):
         return func
@@ -95,7 +98,7 @@ def fir_decimate_py(x: NDArray[np.float32], taps: NDArray[np.float64], q: int
     return y
 
 
-@_jit_fastmath
+@jit_fastmath
 def _fir_decimate_kernel(x: NDArray[np.float32], t32: NDArray[np.float32],
                          q: int) -> NDArray[np.float32]:
     n = x.shape[0]
@@ -123,7 +126,8 @@ def fir_decimate(x: NDArray[np.float32], taps: NDArray[np.float64], q: int) -> N
     Parameters
     ----------
     x
-        Shape ``(n,)`` float32 (converted if not).
+        Shape ``(n,)`` finite float32 samples (converted if not; :func:`reduce_rate` replaces
+        NaN gaps first).
     taps
         Odd-length FIR from :func:`decimation_taps`.
     q
@@ -252,7 +256,7 @@ def block_filter_energy_py(x: NDArray[np.float32], bank: NDArray[np.float64],
     return out
 
 
-@_jit_fastmath
+@jit_fastmath
 def _pair_energy_kernel(x: NDArray[np.float32], sos: NDArray[np.float64],
                         edges: NDArray[np.int64], out: NDArray[np.float64], k: int) -> None:
     # Two filters of two sections each, with every coefficient and state in a local variable:

@@ -33,8 +33,8 @@ held-out figure (``wavescore eval seizure``, ``spliced.dev.*`` / ``spliced.heldo
 Versions
 --------
 1.0.0  first version.
-1.1.0  ``z_threshold`` 4.0 -> 3.75 (chosen on development seeds only); faster filter kernels
-       (same features to rounding).
+1.1.0  ``z_threshold`` 4.0 -> 3.75 (chosen on development seeds only); ``score_features`` and
+       ``standardise_score`` options; faster filter kernels (same features to rounding).
 """
 
 from __future__ import annotations

@@ -12,33 +12,18 @@ first and last epochs are the only ones touched).
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import signal
 
-from detectors._numba import JIT_OPTIONS
+from detectors._spectral import jit_fastmath
 
 __all__ = [
     "polyphase_table",
     "resample_poly_f32",
     "resample_poly_py",
 ]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _jit_fastmath(func: F) -> F:
-    # fastmath lets LLVM vectorise the dot product (reassociation changes float32 rounding only)
-    if os.environ.get("WAVESCORE_DISABLE_NUMBA"):
-        return func
-    import numba
-
-    return numba.jit(**{**JIT_OPTIONS, "fastmath": True})(func)  # type: ignore[no-any-return]
-
 
 def _taps(up: int, down: int) -> tuple[NDArray[np.float64], int]:
     max_rate = max(up, down)
@@ -94,7 +79,7 @@ def resample_poly_py(x: NDArray[np.float32], up: int, down: int) -> NDArray[np.f
     return y
 
 
-@_jit_fastmath
+@jit_fastmath
 def _resample_kernel(xp: NDArray[np.float32], table: NDArray[np.float32], up: int, down: int,
                      half_len: int, pad: int, n_out: int) -> NDArray[np.float32]:
     n_j = table.shape[1]
@@ -126,7 +111,7 @@ def resample_poly_f32(x: NDArray[np.floating], up: int, down: int) -> NDArray[np
     Parameters
     ----------
     x
-        Shape ``(n,)`` samples, at least 2.
+        Shape ``(n,)`` finite samples (replace NaN gaps first), at least 2.
     up, down
         Positive integers; the output rate is ``fs up / down``.
 

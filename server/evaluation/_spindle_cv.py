@@ -75,7 +75,8 @@ def spindle_loo_cv(excerpts: Sequence[DreamsExcerpt], hypnograms: Sequence[tuple
     combos = list(itertools.product(*GRID.values()))
     table: list[list[Counts]] = []
     for combo in combos:
-        params = replace(base, **dict(zip(keys, combo, strict=True)))
+        chosen_values: dict[str, Any] = dict(zip(keys, combo, strict=True))
+        params = replace(base, **chosen_values)
         per = []
         for ex, hyp, (energy, edges, fs_w) in zip(excerpts, hypnograms, prepared, strict=True):
             found = spindles_from_energies(energy, edges, fs_w, replace(params, hypnogram=hyp))

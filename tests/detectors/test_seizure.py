@@ -138,3 +138,10 @@ def test_bonn_s_against_rest_at_least_measured_level() -> None:
     figures = bonn_scores(need_shared("bonn-eeg"), seed=20240601)
     assert figures["bonn.auc"] >= 0.98  # measured 0.993
     assert figures["bonn.sensitivity"] >= 0.93 and figures["bonn.specificity"] >= 0.93
+
+
+def test_score_features_must_be_known_feature_names() -> None:
+    with pytest.raises(SeizureInputError, match="score_features"):
+        SeizureParams(score_features=("log_line_length", "spectral_edge"))
+    with pytest.raises(SeizureInputError, match="score_features"):
+        SeizureParams(score_features=())

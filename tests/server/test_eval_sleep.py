@@ -66,3 +66,23 @@ def test_eval_sleep_writes_the_documented_keys(tmp_path: Path) -> None:
     if "staging.yasa.pooled.kappa" in figures:
         assert figures["staging.pooled.kappa"] >= figures["staging.yasa.pooled.kappa"]
     assert 0.6 <= figures["human.dod.pairwise_kappa"] <= 0.8
+
+
+def test_spindle_loo_cv_pools_held_out_counts_and_picks_per_fold() -> None:
+    from server.evaluation._datasets import DreamsExcerpt
+    from server.evaluation._spindle_cv import GRID, spindle_loo_cv
+    from server.evaluation.sleep import _spindle_counts
+    from tests.detectors.test_spindles import _eeg_with_spindles
+
+    excerpts = []
+    for seed in (1, 2, 3):
+        x, truth = _eeg_with_spindles(100.0, 300.0, seed=seed)
+        excerpts.append(DreamsExcerpt(name=f"excerpt{seed}", channel="C3-A1", data=x, fs=100.0,
+                                      stages=np.array(["N2"] * 10), expert1=truth,
+                                      expert2=truth))
+    out = spindle_loo_cv(excerpts, [()] * 3, _spindle_counts)
+    assert len(out["spindles.loo.chosen"]) == 3
+    assert all(len(c) == len(GRID) for c in out["spindles.loo.chosen"])
+    # clean injected spindles: the held-out detector finds most of them
+    assert out["spindles.loo.f1.expert2"] >= 0.8
+    assert 0.8 <= out["spindles.insample_best.f1.expert2"] <= 1.0
