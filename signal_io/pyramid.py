@@ -19,6 +19,7 @@ Typical use::
 
 from __future__ import annotations
 
+import functools
 import operator
 import time
 from dataclasses import dataclass, field
@@ -352,19 +353,28 @@ def plan_columns(pyr: Pyramid, start: int, stop: int, px: int) -> tuple[int, int
     size that gives at most ``px`` step-aligned columns; the level is the coarsest whose bins fit
     :data:`MIN_BINS_PER_COLUMN` times in that width (``-1``, raw scan, when none does).
 
+    Plans depend only on the pyramid's layout and the request, so the channels of one window
+    request (usually the same length and layout) share one cached plan.
+
     Returns
     -------
     level, step, edges
-        ``edges`` is int64, shape ``(n_cols + 1,)``.
+        ``edges`` is int64, shape ``(n_cols + 1,)``, read-only.
     """
+    return _plan_columns(pyr.levels, pyr.base_bin, pyr.factor, start, stop, px)
+
+
+@functools.lru_cache(maxsize=4096)
+def _plan_columns(levels: int, base_bin: int, factor: int, start: int, stop: int, px: int
+                  ) -> tuple[int, int, I64]:
     n = stop - start
     step0 = -(-n // px)
     level = -1
-    for k in range(pyr.levels - 1, -1, -1):
-        if pyr.bin_size(k) * MIN_BINS_PER_COLUMN <= step0:
+    for k in range(levels - 1, -1, -1):
+        if base_bin * factor**k * MIN_BINS_PER_COLUMN <= step0:
             level = k
             break
-    grain = pyr.bin_size(level) if level >= 0 else 1
+    grain = base_bin * factor**level if level >= 0 else 1
     step = _round_up(step0, grain)
     if _n_cols(start, stop, step) > px:
         if px == 1:
@@ -382,7 +392,10 @@ def plan_columns(pyr: Pyramid, start: int, stop: int, px: int) -> tuple[int, int
     edges[1:-1] = np.arange(first + 1, first + n_cols, dtype=np.int64) * step
     edges[0] = start
     edges[-1] = stop
+    edges.flags.writeable = False  # shared by every caller of the same plan
     return level, step, edges
+
+
 
 
 def envelope(raw: F32, pyr: Pyramid, start: int, stop: int, px: int) -> Envelope:
