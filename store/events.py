@@ -322,12 +322,13 @@ class EventsMixin(LabelsMixin, UsersMixin, RecordingsMixin):
                     now = self.audit_now()
                     # Reserve a block of ids in one statement (writes are serialised by the
                     # write lock, so the block is contiguous) and number rows in storage order.
-                    lo, hi = cur.execute(
-                        "SELECT min(v), max(v) FROM (SELECT nextval('event_id_seq') AS v "
-                        "FROM range(?))", [n]).fetchall()[0]
-                    if int(hi) - int(lo) + 1 != n:
-                        raise InvalidEventError(
-                            "event ids could not be reserved as one block; retry the load")
+                    # One nextval, then move the sequence past the block (no per-row nextval):
+                    # ids only ever grow, so a rolled-back load leaves a gap, never a duplicate.
+                    first = cur.execute("SELECT nextval('event_id_seq')").fetchone()
+                    assert first is not None
+                    lo = int(first[0])
+                    if n > 1:
+                        cur.execute("SELECT setval('event_id_seq', ?)", [lo + n - 1]).fetchall()
                     meta = cur.execute(
                         "SELECT recording_id, schema_name, schema_version FROM "
                         f"({_RECORDING_META_SQL.format(name=name)})").fetchall()

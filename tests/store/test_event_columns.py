@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from store import SYSTEM_USER, ChannelRow, EventDraft, EventSource, Store
+from store import SYSTEM_USER, ChannelRow, EventDraft, EventSource, Store, User
 from store.errors import InvalidEventError, RecordingNotFoundError, UnknownLabelError
 
 
@@ -93,3 +93,19 @@ def test_sorted_and_unsorted_loads_store_the_same_rows_in_storage_order(two: Sto
     later = two.create_event("rtest00000002", EventDraft(1.0, 0.0, "spindle", "spindle"),
                              SYSTEM_USER)
     assert later.event_id > max(ids)
+
+
+def test_ids_after_a_bulk_load_continue_past_its_block(
+    store: Store, users: dict[str, User]
+) -> None:
+    n = 1000
+    table = pa.table({"recording_id": ["rtest00000001"] * n,
+                      "onset_s": [float(i % 500) for i in range(n)],
+                      "duration_s": [0.0] * n, "label": ["N"] * n, "category": ["beat"] * n})
+    store.insert_event_columns(table, user=users["admin"], source=EventSource.DETECTOR)
+    after = store.create_event("rtest00000001", EventDraft(1.0, 1.0, "artifact", "artifact"),
+                               users["annotator"])
+    store.insert_event_columns(table, user=users["admin"], source=EventSource.DETECTOR)
+    ids = [r[0] for r in store.cursor().execute("SELECT event_id FROM events").fetchall()]
+    assert len(ids) == len(set(ids)) == 2 * n + 1
+    assert after.event_id == n + 1 and max(ids) == 2 * n + 1
