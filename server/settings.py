@@ -48,6 +48,13 @@ class Settings:
         metadata={"env": "WAVESCORE_STATIC_MAX_AGE_S",
                   "doc": "Cache-Control max-age (s) of the viewer's static files and BokehJS."},
     )
+    warm_recordings: int = field(
+        default=20,
+        metadata={"env": "WAVESCORE_WARM_RECORDINGS",
+                  "doc": "Recordings opened and read once at start-up (newest first) so their "
+                         "first window is as fast as later ones; each keeps about 2 open files "
+                         "per channel."},
+    )
     sql_timeout_s: float = field(
         default=5.0,
         metadata={"env": "WAVESCORE_SQL_TIMEOUT_S", "doc": "Researcher SQL time limit (s)."},
