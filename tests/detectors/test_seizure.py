@@ -15,6 +15,7 @@ from detectors.seizure import (
     robust_z,
     run_seizure,
 )
+from signal_io.synth.seizure_eeg import make_seizure_eeg
 from tests.conftest import need_shared
 
 
@@ -121,8 +122,7 @@ def test_bad_rate_short_and_unknown_channel() -> None:
 
 
 def test_synthetic_seizure_eeg_is_detected() -> None:
-    mod = pytest.importorskip("signal_io.synth.seizure_eeg")
-    rec = mod.make_seizure_eeg(3600.0, seed=2, fs=256.0, n_channels=19,
+    rec = make_seizure_eeg(3600.0, seed=2, fs=256.0, n_channels=19,
                                seizures=[(900.0, 960.0), (2400.0, 2480.0)])
     chans = [ChannelInput(c.name, c.kind, c.data, c.fs, c.unit) for c in rec.channels]
     events = run_seizure(chans, SeizureParams())

@@ -5,6 +5,8 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import antropy
+import mne
 import numpy as np
 import pytest
 
@@ -23,6 +25,7 @@ from detectors.sleep import (
 )
 from detectors.sleep._kernels import epoch_nonlinear, epoch_nonlinear_py
 from detectors.sleep.features import _TAPS, channel_features, prepare_signal, smooth_and_scale
+from signal_io.synth.psg import make_psg
 from tests.conftest import need_shared
 
 
@@ -44,13 +47,12 @@ def test_nonlinear_kernel_matches_reference(n: int, n_ep: int) -> None:
 
 
 def test_nonlinear_features_match_antropy_definitions() -> None:
-    ant = pytest.importorskip("antropy")
     x = _awkward_epochs(3, 3000, seed=1)
     got = epoch_nonlinear(x)
-    np.testing.assert_allclose(got[:, 0], ant.num_zerocross(x, axis=1))
-    np.testing.assert_allclose(got[:, 1], ant.petrosian_fd(x, axis=1), rtol=1e-12)
-    np.testing.assert_allclose(got[:, 2], [ant.higuchi_fd(e) for e in x], rtol=1e-9)
-    np.testing.assert_allclose(got[:, 3], [ant.perm_entropy(e, normalize=True) for e in x],
+    np.testing.assert_allclose(got[:, 0], antropy.num_zerocross(x, axis=1))
+    np.testing.assert_allclose(got[:, 1], antropy.petrosian_fd(x, axis=1), rtol=1e-12)
+    np.testing.assert_allclose(got[:, 2], [antropy.higuchi_fd(e) for e in x], rtol=1e-9)
+    np.testing.assert_allclose(got[:, 3], [antropy.perm_entropy(e, normalize=True) for e in x],
                                rtol=1e-9)
 
 
@@ -60,7 +62,6 @@ def test_nonlinear_rejects_short_epochs() -> None:
 
 
 def test_bandpass_taps_equal_mne_default_design() -> None:
-    mne = pytest.importorskip("mne")
     ref = mne.filter.create_filter(None, 100.0, 0.4, 30.0, verbose=False)
     np.testing.assert_allclose(_TAPS, ref, atol=1e-12)
 
@@ -105,8 +106,7 @@ def test_channel_picking_prefers_aasm_central_derivations() -> None:
 
 @pytest.fixture(scope="module")
 def synth_night() -> object:
-    psg_mod = pytest.importorskip("signal_io.synth.psg")
-    return psg_mod.make_psg(2 * 3600, seed=3, n_eeg=2, eeg_fs=200.0)
+    return make_psg(2 * 3600, seed=3, n_eeg=2, eeg_fs=200.0)
 
 
 def _inputs(psg: object) -> list[ChannelInput]:
@@ -182,8 +182,6 @@ def test_one_epoch_recording_gives_one_stage() -> None:
 
 @pytest.mark.shared_data
 def test_features_equal_yasa_on_dreams_excerpt() -> None:
-    pytest.importorskip("yasa")
-    import mne
     import yasa
 
     from server.evaluation._datasets import load_dreams_excerpt
