@@ -206,6 +206,18 @@ class Recording(ABC):
         ------
         ChannelNotFoundError, SampleRangeError
         """
+        ch, start, stop = self.check_range(key, start, stop)
+        return self._read(ch, start, stop)
+
+    def check_range(
+        self, key: int | str, start: int = 0, stop: int | None = None
+    ) -> tuple[ChannelInfo, int, int]:
+        """Return the channel and the validated range ``[start, stop)`` (``None`` = the end).
+
+        Raises
+        ------
+        ChannelNotFoundError, SampleRangeError
+        """
         ch = self.channel(key)
         stop = ch.n_samples if stop is None else stop
         if not 0 <= start <= stop <= ch.n_samples:
@@ -214,7 +226,7 @@ class Recording(ABC):
                 f"{ch.name!r}",
                 self.path,
             )
-        return self._read(ch, start, stop)
+        return ch, start, stop
 
     @abstractmethod
     def _read(self, ch: ChannelInfo, start: int, stop: int) -> NDArray[np.float32]:

@@ -36,7 +36,6 @@ from signal_io._wfdb_header import INVALID_SAMPLE, SignalSpec, WfdbHeader, read_
 from signal_io.errors import (
     CorruptRecordingError,
     RecordingNotFoundError,
-    SampleRangeError,
     UnreadablePathError,
 )
 
@@ -324,16 +323,8 @@ class WfdbRecording(Recording):
         ------
         ChannelNotFoundError, SampleRangeError
         """
-        ch = self.channel(key)
-        stop = ch.n_samples if stop is None else stop
-        if not 0 <= start <= stop <= ch.n_samples:
-            raise SampleRangeError(
-                f"sample range [{start}, {stop}) outside [0, {ch.n_samples}] of channel "
-                f"{ch.name!r}",
-                self.path,
-            )
-        lay = self._layouts[ch.index]
-        return self._read_digital(lay, start, stop)
+        ch, start, stop = self.check_range(key, start, stop)
+        return self._read_digital(self._layouts[ch.index], start, stop)
 
     def _read(self, ch: ChannelInfo, start: int, stop: int) -> NDArray[np.float32]:
         lay = self._layouts[ch.index]

@@ -6,7 +6,7 @@ Each beat is a sum of Gaussian waves placed relative to its R-peak time; see
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,16 +103,22 @@ def render_beats(
     return sig
 
 
+def _span_times(
+    n: int, fs: float, spans: Sequence[tuple[float, float]]
+) -> Iterator[tuple[int, int, NDArray[np.float64]]]:
+    """For each non-empty ``(onset_s, offset_s)`` span: its samples ``[i0, i1)`` within ``n``
+    and their times from the span start (s)."""
+    for onset, offset in spans:
+        i0, i1 = int(onset * fs), min(int(np.ceil(offset * fs)), n)
+        if i1 > i0:
+            yield i0, i1, np.arange(i1 - i0) / fs
+
+
 def af_waves(
     n: int, fs: float, spans: Sequence[tuple[float, float]], rng: np.random.Generator
 ) -> NDArray[np.float64]:
     out = np.zeros(n, dtype=np.float64)
-    for onset, offset in spans:
-        i0, i1 = int(onset * fs), min(int(np.ceil(offset * fs)), n)
-        m = i1 - i0
-        if m <= 0:
-            continue
-        t = np.arange(m) / fs
+    for i0, i1, t in _span_times(n, fs, spans):
         f0 = rng.uniform(5.0, 7.5)
         fm = 0.8 * np.sin(2.0 * np.pi * rng.uniform(0.05, 0.2) * t + rng.uniform(0, 6.3))
         phase = 2.0 * np.pi * np.cumsum(f0 + fm) / fs
@@ -130,12 +136,8 @@ def noise_bursts(
     from signal_io.synth._spectral import bandpass_noise
 
     out = np.zeros(n, dtype=np.float64)
-    for onset, offset in spans:
-        i0, i1 = int(onset * fs), min(int(np.ceil(offset * fs)), n)
+    for i0, i1, t in _span_times(n, fs, spans):
         m = i1 - i0
-        if m <= 0:
-            continue
-        t = np.arange(m) / fs
         envelope = np.minimum(1.0, np.minimum(t, t[-1] - t) / 0.3)
         emg = rng.uniform(0.15, 0.35) * bandpass_noise(rng, m, fs, 20.0, 150.0)
         motion = rng.uniform(0.4, 0.9) * bandpass_noise(rng, m, fs, 0.3, 3.0)
