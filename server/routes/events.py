@@ -8,6 +8,7 @@ hash-chained audit entry before the handler answers: a 200 means the decision is
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Annotated, Any
 
@@ -424,21 +425,7 @@ class RecordingEventsController(Controller):
             math.ceil(row.duration_s / epoch_s - 1e-9) if labels else None,
         )
         s = compute_sleep_stats(hyp, epoch_s)
-        return SleepStatsOut(
-            recording_id=recording_id,
-            epoch_s=s.epoch_s,
-            n_epochs_scored=s.n_epochs_scored,
-            tib_min=s.tib_min,
-            tst_min=s.tst_min,
-            sleep_efficiency_pct=s.sleep_efficiency_pct,
-            sol_min=s.sol_min,
-            rem_latency_min=s.rem_latency_min,
-            waso_min=s.waso_min,
-            n_awakenings=s.n_awakenings,
-            unscored_in_sleep_period_min=s.unscored_in_sleep_period_min,
-            stage_min=s.stage_min,
-            stage_pct_of_tst=s.stage_pct_of_tst,
-        )
+        return SleepStatsOut(recording_id=recording_id, **dataclasses.asdict(s))
 
     @post("/detect", operation_id="runDetector", sync_to_thread=True, status_code=201)
     def run_detector(

@@ -8,6 +8,7 @@ raw request body) and stores all its events or none; ``GET``/``POST
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import shutil
 from collections.abc import Iterator
@@ -185,10 +186,7 @@ class InterchangeController(Controller):
                 lambda: import_events_file(store, recording_id, target, fmt, user,
                                            status=status_value, options=options,
                                            allow_duplicate=allow_duplicate, file_name=shown))
-        return ImportOut(recording_id=outcome.recording_id, format=outcome.format,
-                         file_sha256=outcome.file_sha256, n_events=outcome.n_events,
-                         status=outcome.status, n_by_category=outcome.n_by_category,
-                         warnings=outcome.warnings)
+        return ImportOut(**dataclasses.asdict(outcome))
 
     @get("/export", operation_id="exportEvents", sync_to_thread=True)
     def export_events(

@@ -313,6 +313,24 @@ def test_detector_run_over_the_api_stores_reviewable_proposals(
 
 
 def test_every_decision_is_in_a_verifying_audit_chain(client: Client, env: ReviewEnv) -> None:
+    # Make one of each decision here, so the test does not depend on the others having run.
+    rid = _fresh_recording(client, "audited")
+    h = env.auth("annotator")
+    made = client.post(f"/api/recordings/{rid}/events", headers=h, json={
+        "onset_s": 5.0, "duration_s": 1.0, "label": "artifact", "category": "artifact"}).json()
+    client.patch(f"/api/events/{made['event_id']}", headers=h,
+                 json={"version": made["version"], "duration_s": 2.0})
+    proposed = _propose(client, rid, [EventDraft(10.0 * k, 0.0, "V", "beat", (0,), 0.5)
+                                      for k in range(1, 9)])
+    first, second, *rest = [e for e in proposed if e["source"] == "detector"]
+    client.post(f"/api/events/{first['event_id']}/confirm", headers=h)
+    client.post(f"/api/events/{second['event_id']}/reject", headers=h)
+    client.post("/api/events/batch", headers=h,
+                json={"event_ids": [e["event_id"] for e in rest], "action": "confirm"})
+    client.delete(f"/api/events/{made['event_id']}", headers=h)
+    client.post("/api/undo", headers=h)
+    client.post("/api/redo", headers=h)
+    client.get(f"/api/recordings/{rid}/events", headers=h)
     store = _store(client)
     actions = {e.action for e in store.list_audit(limit=1_000_000)}
     assert {"event.create", "event.edit", "event.confirm", "event.reject", "event.delete",
