@@ -60,6 +60,9 @@ class EdfRecording(Recording):
         hdr = self._hdr
         self._fd: int | None = None
         self._lock = threading.Lock()
+        # The last block of whole data records read: readers of several channels over the same
+        # time span (ingest reads every channel chunk by chunk) slice it instead of re-reading.
+        self._block: tuple[int, NDArray[np.uint8]] | None = None
         self._annotations: list[Annotation] | None = None
         self._signals: list[EdfSignalHeader] = [s for s in hdr.signals if not s.is_annotation]
         plus = hdr.plus_kind
@@ -167,11 +170,23 @@ class EdfRecording(Recording):
         per_block = max(1, _READ_BLOCK_BYTES // hdr.record_bytes)
         for a in range(rec_lo, rec_hi, per_block):
             b = min(rec_hi, a + per_block)
-            buf = self._pread(hdr.header_bytes + a * hdr.record_bytes,
-                              (b - a) * hdr.record_bytes)
-            recs = np.frombuffer(buf, dtype=np.uint8).reshape(b - a, hdr.record_bytes)
+            recs = self._records(a, b)
             out[a - rec_lo:b - rec_lo] = recs[:, sig.offset_bytes:sig.offset_bytes + nb]
         return out
+
+    def _records(self, a: int, b: int) -> NDArray[np.uint8]:
+        """Whole data records ``[a, b)``, shape ``(b - a, record_bytes)``.
+
+        Reuses the last block read when it covers them (the channels of one time span ask for
+        the same records); nothing is read ahead, so a file changed after opening is noticed.
+        """
+        hdr = self._hdr
+        block = self._block
+        if block is None or not block[0] <= a or b > block[0] + len(block[1]):
+            buf = self._pread(hdr.header_bytes + a * hdr.record_bytes, (b - a) * hdr.record_bytes)
+            block = (a, np.frombuffer(buf, dtype=np.uint8).reshape(b - a, hdr.record_bytes))
+            self._block = block
+        return block[1][a - block[0]:b - block[0]]
 
     def _read_keeping(self, records: range, *, required: bool = True) -> NDArray[np.float64]:
         """Onsets of the time-keeping TALs of ``records`` (NaN where absent if not required)."""
@@ -279,6 +294,7 @@ class EdfRecording(Recording):
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
+            self._block = None
 
     def __del__(self) -> None:
         fd = getattr(self, "_fd", None)

@@ -327,3 +327,29 @@ def test_bdfd_24_bit_samples_on_grid(tmp_path: Path) -> None:
     np.testing.assert_allclose(x[:20], phys[:2].ravel(), rtol=1e-6)
     assert np.isnan(x[20:40]).all()
     np.testing.assert_allclose(x[40:50], phys[2], rtol=1e-6)
+
+
+def test_channels_of_one_time_span_share_one_read_of_the_data_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from signal_io import _edf
+    from signal_io.edf_writer import EdfSignal, write_edf
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "four.edf"
+    write_edf(path, [EdfSignal(f"EEG C{i}", rng.standard_normal(256 * 60), 256.0)
+                     for i in range(4)], datetime(2024, 1, 1, 22, 0))
+    rec = open_edf(path)
+    calls: list[tuple[int, int]] = []
+    real_pread = _edf.os.pread
+
+    def counting(fd: int, n: int, offset: int) -> bytes:
+        calls.append((offset, n))
+        return real_pread(fd, n, offset)
+
+    monkeypatch.setattr(_edf.os, "pread", counting)
+    whole = [rec.read(i, 256 * 10, 256 * 20) for i in range(4)]
+    assert len(calls) == 1
+    fresh = open_edf(path)
+    for i, x in enumerate(whole):  # the shared block gives the same values as separate reads
+        np.testing.assert_array_equal(x, fresh.read(i, 256 * 10, 256 * 20))
