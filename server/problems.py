@@ -84,6 +84,7 @@ PROBLEMS: dict[type[BaseException], Problem] = {
     st.SqlTimeoutError: Problem(408, "SQL timed out"),
     st.SqlFailedError: Problem(422, "SQL failed"),
     st.AuditTamperedError: Problem(500, "Audit log does not verify"),
+    st.DecisionLogCorruptError: Problem(500, "Decision log damaged"),
     st.ImportFormatError: Problem(422, "Malformed annotation file"),
     st.ExportFormatError: Problem(422, "Events cannot be written in this format"),
     # detectors

@@ -16,6 +16,7 @@ from store.audit import AuditEntry, AuditReport
 from store.errors import (
     DatabaseLockedError,
     DatabaseOpenError,
+    DecisionLogCorruptError,
     DuplicateRecordingError,
     MigrationError,
     RecordingNotFoundError,
@@ -48,6 +49,7 @@ class Store(AgreementMixin, SqlMixin):
         """Open the store at ``path`` (see :meth:`store._db.Database.open`)."""
         store = super().open(path, migrations=migrations)
         try:
+            store.recover_decision_log()
             store.cursor().execute("SET enable_external_access = false")
             if migrations is None:
                 store.ensure_builtin_schemas()
@@ -70,6 +72,7 @@ __all__ = [
     "Database",
     "DatabaseLockedError",
     "DatabaseOpenError",
+    "DecisionLogCorruptError",
     "DuplicateRecordingError",
     "Event",
     "EventDraft",

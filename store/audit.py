@@ -30,6 +30,14 @@ GENESIS_HASH = "0" * 64
 _ANCHOR_RECORD_SIZE = 128  # bytes; the JSON record is padded with spaces
 
 
+def audit_row(entry: AuditEntry) -> list[Any]:
+    """The ``audit_log`` column values of ``entry`` (``detail`` as canonical JSON text)."""
+    detail_text = json.dumps(entry.detail, sort_keys=True, ensure_ascii=False,
+                             separators=(",", ":"), default=str)
+    return [entry.seq, entry.at, entry.user_name, entry.action, entry.target, detail_text,
+            entry.prev_hash, entry.hash]
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -161,18 +169,32 @@ class AuditMixin(Database):
         detail
             JSON-serialisable specifics; never identifying patient data.
         """
-        seq, prev = self._audit_head(cur)
+        entry = self.next_audit_entry(cur, user_name, action, target, detail)
+        cur.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    audit_row(entry))
+        self.__dict__["_pending_anchor"] = (entry.seq, entry.hash)
+        self._local.audit_tx_head = (entry.seq, entry.hash)
+        return entry
+
+    def next_audit_entry(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        user_name: str,
+        action: str,
+        target: str,
+        detail: dict[str, Any] | None = None,
+        after: AuditEntry | None = None,
+    ) -> AuditEntry:
+        """Build (not store) the entry that follows ``after``, or the chain's head when None.
+
+        The caller stores it and moves the head on; see :meth:`append_audit`.
+        """
+        seq, prev = (after.seq, after.hash) if after is not None else self._audit_head(cur)
         seq += 1
         at = _now()
         detail_text = json.dumps(detail or {}, sort_keys=True, ensure_ascii=False,
                                  separators=(",", ":"), default=str)
         digest = entry_hash(prev, seq, at, user_name, action, target, detail_text)
-        cur.execute(
-            "INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [seq, at, user_name, action, target, detail_text, prev, digest],
-        )
-        self.__dict__["_pending_anchor"] = (seq, digest)
-        self._local.audit_tx_head = (seq, digest)
         return AuditEntry(seq, at, user_name, action, target, detail or {}, prev, digest)
 
     def write_audit_anchor(self) -> None:

@@ -147,3 +147,7 @@ class ImportFormatError(StoreError, ValueError):
 
 class ExportFormatError(StoreError, ValueError):
     """Events cannot be written in the requested interchange format; no file was written."""
+
+
+class DecisionLogCorruptError(StoreError, RuntimeError):
+    """The decision log beside the database is damaged where acknowledged decisions lie."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,7 @@ from store.errors import (
     UnknownLabelError,
 )
 from store.labels import CATEGORIES, LabelsMixin, Study
+from store.decision_log import DecisionLogMixin
 from store.recordings import RecordingsMixin
 from store.users import User, UsersMixin
 
@@ -36,6 +38,9 @@ EVENT_COLUMNS = (
 )
 _SNAPSHOT_FIELDS = ("onset_s", "duration_s", "label", "category", "channels", "status", "deleted")
 _TIME_EPS_S = 1e-6
+#: Windows up to this long are sorted in Python (a handful of rows; an SQL ORDER BY costs more
+#: than the scan); longer ones, which may hit ``limit``, are sorted and cut in DuckDB.
+_SORT_IN_PYTHON_UP_TO_S = 600.0
 
 
 def _row_to_event(r: Sequence[Any]) -> Event:
@@ -50,6 +55,21 @@ def _row_to_event(r: Sequence[Any]) -> Event:
         created_at=r[15], updated_by=str(r[16]), updated_at=r[17], version=int(r[18]),
         deleted=bool(r[19]),
     )
+
+
+def _matches(e: Event, start_s: float, stop_s: float, include_deleted: bool,
+             wanted: dict[str, set[str] | None], channel: int | None) -> bool:
+    """Whether ``e`` passes :meth:`EventsMixin.list_events`' filters (its SQL, in Python)."""
+    if not (e.onset_s < stop_s and e.onset_s + e.duration_s >= start_s):
+        return False
+    if e.deleted and not include_deleted:
+        return False
+    for column, value in (("category", e.category), ("status", e.status.value),
+                          ("source", e.source.value)):
+        allowed = wanted[column]
+        if allowed is not None and value not in allowed:
+            return False
+    return channel is None or not e.channels or channel in e.channels
 
 
 def _snapshot(e: Event) -> dict[str, Any]:
@@ -135,8 +155,49 @@ def _normalise_event_columns(columns: pa.Table) -> pa.Table:
     return pa.table(out)
 
 
-class EventsMixin(LabelsMixin, UsersMixin, RecordingsMixin):
+class EventsMixin(LabelsMixin, UsersMixin, RecordingsMixin, DecisionLogMixin):
     """Event storage and the review workflow."""
+
+    # ----------------------------------------------------------------- longest events
+    # A window query reads events with onset in [start - longest, stop): an upper bound of the
+    # recording's longest event lets zone maps skip the rest of the recording's rows. The bound
+    # may be loose (a shortened or deleted event leaves it) but never too small.
+    def _longest_events(self) -> dict[str, float]:
+        """Per recording, at least the longest stored event's duration (s); load if needed."""
+        with self._longest_lock:
+            found: dict[str, float] | None = self.__dict__.get("_longest_s")
+            if found is None:
+                rows = self.cursor_without_fold().execute(
+                    "SELECT recording_id, max(duration_s) FROM events GROUP BY recording_id"
+                ).fetchall()
+                found = {str(r[0]): float(r[1]) for r in rows}
+                self.__dict__["_longest_s"] = found
+            return found
+
+    @property
+    def _longest_lock(self) -> threading.Lock:
+        lock = self.__dict__.get("_longest_lock_")
+        if lock is None:
+            lock = self.__dict__.setdefault("_longest_lock_", threading.Lock())
+        return lock  # type: ignore[no-any-return]
+
+    def _raise_longest_event(self, recording_id: str, duration_s: float, *,
+                             logged: bool = False) -> None:
+        """Note an event of ``duration_s`` in ``recording_id``, committed or ``logged``.
+
+        A committed event is read by the next load, so with nothing loaded there is nothing
+        to do; a logged one reaches DuckDB later, so the bounds are loaded first.
+        """
+        if logged:
+            self._longest_events()
+        with self._longest_lock:
+            found: dict[str, float] | None = self.__dict__.get("_longest_s")
+            if found is not None and duration_s > found.get(recording_id, -1.0):
+                found[recording_id] = duration_s
+
+    def _forget_longest_events(self) -> None:
+        with self._longest_lock:
+            self.__dict__.pop("_longest_s", None)
 
     # ----------------------------------------------------------------- validation
     def _recording_bounds(self, cur: duckdb.DuckDBPyConnection, recording_id: str
@@ -264,6 +325,8 @@ class EventsMixin(LabelsMixin, UsersMixin, RecordingsMixin):
             "deleted": pa.array([False] * n),
         })
         self._bulk_insert_arrow(cur, table)
+        longest = max(d.duration_s for d in drafts)
+        self.on_commit(lambda: self._raise_longest_event(recording_id, longest))
         return n
 
     def _bulk_insert_arrow(self, cur: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
@@ -357,6 +420,7 @@ class EventsMixin(LabelsMixin, UsersMixin, RecordingsMixin):
                 finally:
                     cur.unregister(name)
                     cur.unregister(ready)
+                self.on_commit(self._forget_longest_events)
                 self.append_audit(cur, user.name, "events.insert", "recordings",
                                   {"n": n, "n_recordings": int(n_rec[0]),
                                    "source": source.value, "run_id": run_id})
@@ -461,24 +525,39 @@ class EventsMixin(LabelsMixin, UsersMixin, RecordingsMixin):
         (instantaneous events at ``start_s`` are included). ``channel`` keeps events on that
         channel and events spanning all channels.
         """
+        # pending decisions first: a fold between the two reads then only makes them agree
+        pending = self.pending_events_of(recording_id)
+        stop = stop_s if math.isfinite(stop_s) else 1e300
+        lowest_onset_s = start_s - self._longest_events().get(recording_id, 0.0) - _TIME_EPS_S
         sql = [f"SELECT {EVENT_COLUMNS} FROM events WHERE recording_id = ? AND onset_s < ? "
-               "AND onset_s + duration_s >= ?"]
-        params: list[Any] = [recording_id, stop_s if math.isfinite(stop_s) else 1e300, start_s]
+               "AND onset_s >= ? AND onset_s + duration_s >= ?"]
+        params: list[Any] = [recording_id, stop, lowest_onset_s, start_s]
         if not include_deleted:
             sql.append("AND NOT deleted")
-        for column, values in (("category", categories), ("status", statuses),
-                               ("source", sources)):
+        filters = {"category": categories, "status": statuses, "source": sources}
+        wanted = {column: None if values is None else {str(v) for v in values}
+                  for column, values in filters.items()}
+        for column, values in wanted.items():
             if values is not None:
-                vals = list(values)
-                sql.append(f"AND {column} IN ({', '.join('?' * len(vals)) or 'NULL'})")
-                params.extend(vals)
+                sql.append(f"AND {column} IN ({', '.join('?' * len(values)) or 'NULL'})")
+                params.extend(sorted(values))
         if channel is not None:
             sql.append("AND (len(channels) = 0 OR list_contains(channels, ?))")
             params.append(channel)
-        sql.append("ORDER BY onset_s, event_id LIMIT ?")
-        params.append(limit)
-        rows = self.cursor().execute(" ".join(sql), params).fetchall()
-        return [_row_to_event(r) for r in rows]
+        sort_in_sql = stop - start_s > _SORT_IN_PYTHON_UP_TO_S
+        if sort_in_sql:
+            # enough for the cut even when every pending event leaves the result
+            sql.append("ORDER BY onset_s, event_id LIMIT ?")
+            params.append(limit + len(pending))
+        rows = self.cursor_without_fold().execute(" ".join(sql), params).fetchall()
+        events = [_row_to_event(r) for r in rows]
+        if pending:
+            changed = {e.event_id for e in pending}
+            events = [e for e in events if e.event_id not in changed]
+            events.extend(e for e in pending if _matches(
+                e, start_s, stop, include_deleted, wanted, channel))
+        events.sort(key=lambda e: (e.onset_s, e.event_id))
+        return events[:limit]
 
     def get_event(self, event_id: int, cur: duckdb.DuckDBPyConnection | None = None,
                   *, include_deleted: bool = False) -> Event:
@@ -488,9 +567,17 @@ class EventsMixin(LabelsMixin, UsersMixin, RecordingsMixin):
         ------
         EventNotFoundError
         """
-        row = (cur or self.cursor()).execute(
+        if cur is None:
+            pending = self.pending_event(event_id)
+            if pending is not None:
+                if pending.deleted and not include_deleted:
+                    raise EventNotFoundError(event_id)
+                return pending
+            cur = self.cursor_without_fold()
+        rows = cur.execute(
             f"SELECT {EVENT_COLUMNS} FROM events WHERE event_id = ?", [event_id]
-        ).fetchone()
+        ).fetchall()
+        row = rows[0] if rows else None
         if row is None or (row[19] and not include_deleted):
             raise EventNotFoundError(event_id)
         return _row_to_event(row)
