@@ -101,7 +101,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.view_auditor = ViewAuditor()
         try:
             seconds = warm_up(catalog, settings)
-            logger.info("kernels warmed in %.2f s", seconds)
+            t0 = time.perf_counter()
+            store.warm_up()
+            logger.info("kernels warmed in %.2f s, the event store in %.2f s", seconds,
+                        time.perf_counter() - t0)
             yield
         finally:
             catalog.close()

@@ -241,6 +241,16 @@ class Database:
             self._local.cursor = cur
         return cur
 
+    def cursor_without_fold(self) -> duckdb.DuckDBPyConnection:
+        """The calling thread's cursor, without folding pending decisions into DuckDB first.
+
+        :meth:`cursor` of the full store first folds the decision log
+        (:mod:`store.decision_log`). Reads may skip that when they touch only tables the log
+        never writes (recordings, channels, users, sessions, label schemas, studies), or when
+        they lay the pending decisions over their rows themselves.
+        """
+        return Database.cursor(self)
+
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """Run the block in a transaction on this thread's cursor; roll back on any error."""

@@ -27,6 +27,7 @@ between the DuckDB commit and emptying the journal applies nothing twice.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Sequence
@@ -162,14 +163,6 @@ class DecisionLogMixin(AuditMixin):
             self.flush_decisions()
         return super().cursor()
 
-    def cursor_without_fold(self) -> duckdb.DuckDBPyConnection:
-        """The calling thread's cursor without folding first.
-
-        For reads that lay :meth:`pending_event` / :meth:`pending_events_of` over their rows,
-        or that touch only tables the decision log never writes (recordings, labels, users).
-        """
-        return super().cursor()
-
     # ----------------------------------------------------------------- pending reads
     def pending_event(self, event_id: int) -> Event | None:
         """The newest logged state of an event not folded into DuckDB yet, else None."""
@@ -298,7 +291,9 @@ class DecisionLogMixin(AuditMixin):
                 cur.unregister("_logged_audit")
             cur.execute("COMMIT")
         except BaseException:
-            cur.execute("ROLLBACK")
+            # when the COMMIT itself failed there is nothing left to roll back
+            with contextlib.suppress(duckdb.Error):
+                cur.execute("ROLLBACK")
             raise
 
     @staticmethod

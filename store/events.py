@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from store._event_types import Event, EventDraft, EventSource, EventStatus
+from store.decision_log import DecisionLogMixin
 from store.errors import (
     EventNotFoundError,
     InvalidEventError,
@@ -27,7 +28,6 @@ from store.errors import (
     UnknownLabelError,
 )
 from store.labels import CATEGORIES, LabelsMixin, Study
-from store.decision_log import DecisionLogMixin
 from store.recordings import RecordingsMixin
 from store.users import User, UsersMixin
 
@@ -194,6 +194,15 @@ class EventsMixin(LabelsMixin, UsersMixin, RecordingsMixin, DecisionLogMixin):
             found: dict[str, float] | None = self.__dict__.get("_longest_s")
             if found is not None and duration_s > found.get(recording_id, -1.0):
                 found[recording_id] = duration_s
+
+    def warm_up(self) -> None:
+        """Pay now what the first window query and the first decision fold would pay.
+
+        Loads the longest-event bounds (one GROUP BY over the events) and makes pyarrow's
+        first conversion of Python values, which imports pandas (~0.2 s).
+        """
+        self._longest_events()
+        pa.array([0.0])
 
     def _forget_longest_events(self) -> None:
         with self._longest_lock:

@@ -169,7 +169,7 @@ class LabelsMixin(Database):
 
     def study_of(self, recording_id: str, cur: duckdb.DuckDBPyConnection | None = None) -> Study:
         """Return the study of a recording (the default study when none was assigned)."""
-        cur = cur or self.cursor()
+        cur = cur or self.cursor_without_fold()
         row = cur.execute(
             "SELECT s.study_id, s.description, s.schema_name, s.schema_version, s.epoch_s "
             "FROM studies s LEFT JOIN recording_studies rs ON rs.study_id = s.study_id "
@@ -186,7 +186,7 @@ class LabelsMixin(Database):
         cur: duckdb.DuckDBPyConnection | None = None,
     ) -> set[str]:
         """Labels allowed for ``category`` in a schema version (empty for ``other``: any)."""
-        cur = cur or self.cursor()
+        cur = cur or self.cursor_without_fold()
         rows = cur.execute(
             "SELECT label FROM label_schemas WHERE schema_name=? AND schema_version=? "
             "AND category=?",

@@ -175,7 +175,7 @@ class RecordingsMixin(Database):
         return self.get_recording(recording_id)
 
     def _channels_of(self, recording_id: str) -> tuple[ChannelRow, ...]:
-        rows = self.cursor().execute(
+        rows = self.cursor_without_fold().execute(
             "SELECT channel_index, name, kind, unit, fs, n_samples FROM channels "
             "WHERE recording_id = ? ORDER BY channel_index",
             [recording_id],
@@ -192,7 +192,7 @@ class RecordingsMixin(Database):
         ------
         RecordingNotFoundError
         """
-        row = self.cursor().execute(
+        row = self.cursor_without_fold().execute(
             f"SELECT {_COLUMNS} FROM recordings WHERE recording_id = ?", [recording_id]
         ).fetchone()
         if row is None:
@@ -201,14 +201,14 @@ class RecordingsMixin(Database):
 
     def find_by_content_hash(self, content_sha256: str) -> RecordingRow | None:
         """Return the recording whose source content has this sha256, or ``None``."""
-        row = self.cursor().execute(
+        row = self.cursor_without_fold().execute(
             "SELECT recording_id FROM recordings WHERE content_sha256 = ?", [content_sha256]
         ).fetchone()
         return None if row is None else self.get_recording(str(row[0]))
 
     def list_recordings(self) -> list[RecordingRow]:
         """Return every registered recording with its channels, oldest ingest first."""
-        cur = self.cursor()
+        cur = self.cursor_without_fold()
         rows = cur.execute(
             f"SELECT {_COLUMNS} FROM recordings ORDER BY ingested_at, recording_id"
         ).fetchall()

@@ -168,7 +168,7 @@ class UsersMixin(AuditMixin):
         ------
         UserNotFoundError
         """
-        row = self.cursor().execute(
+        row = self.cursor_without_fold().execute(
             f"SELECT {_USER_COLUMNS} FROM users WHERE name = ?", [name]
         ).fetchone()
         if row is None:
@@ -177,7 +177,7 @@ class UsersMixin(AuditMixin):
 
     def list_users(self) -> list[User]:
         """Every user, by name."""
-        rows = self.cursor().execute(
+        rows = self.cursor_without_fold().execute(
             f"SELECT {_USER_COLUMNS} FROM users ORDER BY name"
         ).fetchall()
         return [_row_to_user(r) for r in rows]
@@ -202,7 +202,7 @@ class UsersMixin(AuditMixin):
         AuthenticationError
             Unknown token or disabled user.
         """
-        row = self.cursor().execute(
+        row = self.cursor_without_fold().execute(
             f"SELECT {_USER_COLUMNS} FROM users WHERE token_sha256 = ?", [_sha256(token)]
         ).fetchone()
         if row is None:
@@ -220,7 +220,7 @@ class UsersMixin(AuditMixin):
         AuthenticationError
             Wrong name or password (the message does not say which), or disabled user.
         """
-        row = self.cursor().execute(
+        row = self.cursor_without_fold().execute(
             f"SELECT {_USER_COLUMNS}, password_hash FROM users WHERE name = ?", [name]
         ).fetchone()
         if row is None or row[5] is None:
@@ -257,7 +257,7 @@ class UsersMixin(AuditMixin):
         AuthenticationError
             Unknown or expired session, or disabled user.
         """
-        row = self.cursor().execute(
+        row = self.cursor_without_fold().execute(
             "SELECT u.user_id, u.name, u.role, u.created_at, u.disabled, s.expires_at "
             "FROM sessions s JOIN users u USING (user_id) WHERE s.session_sha256 = ?",
             [_sha256(session_id)],
