@@ -28,6 +28,7 @@ between the DuckDB commit and emptying the journal applies nothing twice.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import threading
 from collections.abc import Sequence
@@ -41,7 +42,7 @@ import pyarrow as pa
 
 from store._event_types import Event
 from store._journal import Journal
-from store.audit import AuditEntry, AuditMixin, audit_row
+from store.audit import GENESIS_HASH, AuditEntry, AuditMixin, audit_row
 from store.errors import DecisionLogCorruptError, StoreError
 
 logger = logging.getLogger(__name__)
@@ -384,13 +385,9 @@ class DecisionLogMixin(AuditMixin):
             cur = super().cursor()
             row = cur.execute("SELECT coalesce(max(seq), 0) FROM audit_log").fetchall()
             applied = int(row[0][0])
+            self._check_continues_chain(cur, records, applied, journal.path)
             todo = [r for r in records if int(r["audit"][0]) > applied]
             seqs = [int(r["audit"][0]) for r in todo]
-            if seqs and seqs != list(range(applied + 1, applied + 1 + len(seqs))):
-                raise DecisionLogCorruptError(
-                    f"the decision log {journal.path} does not continue this database's audit "
-                    f"log (which ends at entry {applied}; the log holds entries "
-                    f"{seqs[0]}..{seqs[-1]}); nothing was applied")
             if todo:
                 self._apply(cur, todo)
             journal.clear()
@@ -399,6 +396,38 @@ class DecisionLogMixin(AuditMixin):
                 self.__dict__["_pending_anchor"] = (seqs[-1], str(todo[-1]["audit"][7]))
                 self.write_audit_anchor()
             return len(todo)
+
+    @staticmethod
+    def _check_continues_chain(cur: duckdb.DuckDBPyConnection,
+                               records: Sequence[dict[str, Any]], applied: int,
+                               path: Path) -> None:
+        """Refuse a journal that is not this database's: its entries must chain to each other,
+        those already applied must be the database's own, and the rest must follow on."""
+        def refuse(why: str) -> DecisionLogCorruptError:
+            return DecisionLogCorruptError(
+                f"the decision log {path} does not continue this database's audit log "
+                f"(which ends at entry {applied}): {why}; nothing was applied and the file was "
+                "kept")
+
+        entries = [(int(r["audit"][0]), str(r["audit"][6]), str(r["audit"][7]))
+                   for r in records]
+        for (seq_a, _, hash_a), (seq_b, prev_b, _) in itertools.pairwise(entries):
+            if seq_b != seq_a + 1 or prev_b != hash_a:
+                raise refuse(f"its entries {seq_a} and {seq_b} do not chain")
+        first_seq, first_prev, _ = entries[0]
+        if first_seq > applied + 1:
+            raise refuse(f"it starts at entry {first_seq}")
+        lo = first_seq - 1
+        stored = dict(cur.execute(
+            "SELECT seq, hash FROM audit_log WHERE seq BETWEEN ? AND ?",
+            [lo, min(applied, entries[-1][0])]).fetchall())
+        if lo == 0:
+            stored[0] = GENESIS_HASH
+        if stored.get(lo) != first_prev:
+            raise refuse(f"its entry {first_seq} does not follow the database's entry {lo}")
+        for seq, _, digest in entries:
+            if seq <= applied and stored.get(seq) != digest:
+                raise refuse(f"its entry {seq} differs from the database's")
 
     def close(self) -> None:
         """Stop the background fold, fold what is pending, close the journal and database."""

@@ -87,7 +87,10 @@ def test_keyboard_paging_moves_by_one_epoch_and_one_window(
     page.locator("body").press("ArrowLeft")
     wait_drawn(page, 0.0, 120.0)
     assert x_range(page) == (0.0, 120.0)
-    assert page.evaluate(f"{STATE}.fetches") > fetches + 3
+    # a range inside the loaded data (fetched with a window of padding each side) is drawn from
+    # it, and quick key presses coalesce into one request, so how many of the five moves fetch
+    # depends on timing; leaving the 30-s data for 120-s windows must fetch at least once
+    assert page.evaluate(f"{STATE}.fetches") > fetches
     assert_no_errors(viewer_page)
 
 
