@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import logging
 import threading
 from collections.abc import Sequence
@@ -38,7 +39,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from store._event_types import Event
 from store._journal import Journal
@@ -116,6 +116,35 @@ def _event_record(e: Event, channels_changed: bool) -> dict[str, Any]:
 def _review_record(event_id: int, r: ReviewRow) -> list[Any]:
     return [event_id, r.user_id, r.decided_at.isoformat(timespec="microseconds"), r.action,
             r.previous, r.new, r.undo_state]
+
+
+_EVENT_STATE_JSON = json.dumps([{
+    "event_id": "BIGINT", "base_version": "INTEGER", "onset_s": "DOUBLE", "duration_s": "DOUBLE",
+    "label": "VARCHAR", "category": "VARCHAR", "status": "VARCHAR", "deleted": "BOOLEAN",
+    "updated_by": "VARCHAR", "updated_at": "TIMESTAMP", "version": "INTEGER"}])
+_REVIEW_COLUMNS = ("review_id", "event_id", "user_id", "decided_at", "action", "previous", "new",
+                   "undo_state")
+_REVIEW_JSON = json.dumps([dict(zip(_REVIEW_COLUMNS, (
+    "BIGINT", "BIGINT", "VARCHAR", "TIMESTAMP", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR"),
+    strict=True))])
+_AUDIT_COLUMNS = ("seq", "logged_at", "user_name", "action", "target", "detail", "prev_hash",
+                  "hash")
+_AUDIT_JSON = json.dumps([dict(zip(_AUDIT_COLUMNS, (
+    "BIGINT", "TIMESTAMP", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR"),
+    strict=True))])
+
+
+def _insert_json_rows(cur: duckdb.DuckDBPyConnection, table: str, structure: str,
+                      rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (column order of ``structure``) into ``table`` as one JSON parameter.
+
+    A fold is at most a few hundred rows: one JSON text unnested by DuckDB costs less than
+    thousands of bound parameters, and converting to Arrow would import pandas into the
+    server (~35 MB) for nothing.
+    """
+    columns = ", ".join(json.loads(structure)[0])
+    cur.execute(f"INSERT INTO {table} ({columns}) SELECT unnest(from_json(?, '{structure}'), "
+                "recursive := true)", [json.dumps(rows)]).fetchall()
 
 
 def _check_record(record: Any, path: Path) -> dict[str, Any]:
@@ -272,24 +301,20 @@ class DecisionLogMixin(AuditMixin):
             return len(records)
 
     def _apply(self, cur: duckdb.DuckDBPyConnection, records: Sequence[dict[str, Any]]) -> None:
-        """Write ``records`` to the events, reviews and audit tables in one transaction."""
+        """Write ``records`` to the events, reviews and audit tables in one transaction.
+
+        Rows go in as one JSON text per statement, unnested by DuckDB (see
+        :func:`_insert_json_rows`).
+        """
         decided = [r for r in records if "event" in r]
         cur.execute("BEGIN TRANSACTION")
         try:
             if decided:
                 self._apply_event_states(cur, decided)
                 self._apply_reviews(cur, decided)
-            audit = pa.table({name: pa.array([r["audit"][i] for r in records])
-                              for i, name in enumerate(
-                                  ("seq", "logged_at", "user_name", "action", "target", "detail",
-                                   "prev_hash", "hash"))})
-            cur.register("_logged_audit", audit)
-            try:
-                cur.execute("INSERT INTO audit_log SELECT seq, CAST(logged_at AS TIMESTAMP), "
-                            "user_name, action, target, detail, prev_hash, hash "
-                            "FROM _logged_audit ORDER BY seq").fetchall()
-            finally:
-                cur.unregister("_logged_audit")
+            _insert_json_rows(cur, "audit_log", _AUDIT_JSON,
+                              [dict(zip(_AUDIT_COLUMNS, r["audit"], strict=True))
+                               for r in records])
             cur.execute("COMMIT")
         except BaseException:
             # when the COMMIT itself failed there is nothing left to roll back
@@ -310,39 +335,33 @@ class DecisionLogMixin(AuditMixin):
             base.setdefault(e["event_id"], int(e["version"]) - 1)
             if e.get("channels_changed", True):
                 new_channels.add(e["event_id"])
-        rows = list(newest.values())
-        table = pa.table({
-            "event_id": pa.array([e["event_id"] for e in rows], pa.int64()),
-            "base_version": pa.array([base[e["event_id"]] for e in rows], pa.int32()),
-            **{f: pa.array([e[f] for e in rows]) for f in _EVENT_STATE_FIELDS
-               if f not in ("event_id", "channels", "version")},
-            "channels": pa.array([e["channels"] for e in rows], pa.list_(pa.int32())),
-            "version": pa.array([e["version"] for e in rows], pa.int32()),
-        })
-        cur.register("_logged_events", table)
         # the id range lets zone maps skip row groups holding none of the ids
         in_range = f"events.event_id BETWEEN {int(min(newest))} AND {int(max(newest))}"
-        try:
-            if new_channels:
-                cur.execute(
-                    "UPDATE events SET channels = u.channels FROM _logged_events u "
-                    f"WHERE events.event_id = u.event_id AND {in_range} "
-                    f"AND u.event_id IN ({', '.join(str(int(i)) for i in new_channels)})"
-                ).fetchall()
-            changed = cur.execute(
-                "UPDATE events SET onset_s = u.onset_s, duration_s = u.duration_s, "
-                "label = u.label, category = u.category, status = u.status, "
-                "deleted = u.deleted, updated_by = u.updated_by, "
-                "updated_at = CAST(u.updated_at AS TIMESTAMP), version = u.version "
-                "FROM _logged_events u WHERE events.event_id = u.event_id "
-                f"AND events.version = u.base_version AND {in_range}").fetchall()
-        finally:
-            cur.unregister("_logged_events")
-        if int(changed[0][0]) != len(rows):
+        if new_channels:
+            cur.execute(
+                "UPDATE events SET channels = u.channels FROM (SELECT unnest(from_json(?, "
+                "'[{\"event_id\": \"BIGINT\", \"channels\": \"INTEGER[]\"}]'), "
+                "recursive := true)) u "
+                f"WHERE events.event_id = u.event_id AND {in_range}",
+                [json.dumps([{"event_id": i, "channels": newest[i]["channels"]}
+                             for i in sorted(new_channels)])]).fetchall()
+        rows = [{"event_id": e["event_id"], "base_version": base[e["event_id"]],
+                 **{f: e[f] for f in _EVENT_STATE_FIELDS if f not in ("event_id", "channels",
+                                                                     "recording_id")}}
+                for e in newest.values()]
+        result = cur.execute(
+            "UPDATE events SET onset_s = u.onset_s, duration_s = u.duration_s, "
+            "label = u.label, category = u.category, status = u.status, deleted = u.deleted, "
+            "updated_by = u.updated_by, updated_at = u.updated_at, version = u.version "
+            f"FROM (SELECT unnest(from_json(?, '{_EVENT_STATE_JSON}'), recursive := true)) u "
+            "WHERE events.event_id = u.event_id AND events.version = u.base_version "
+            f"AND {in_range}", [json.dumps(rows)]).fetchall()
+        changed = int(result[0][0])
+        if changed != len(rows):
             raise StoreError(
                 f"the decision log expected {len(rows)} events at their logged versions but "
-                f"DuckDB matched {int(changed[0][0])}; the events table was changed outside "
-                "this wavescore process")
+                f"DuckDB matched {changed}; the events table was changed outside this wavescore "
+                "process")
 
     @staticmethod
     def _apply_reviews(cur: duckdb.DuckDBPyConnection, decided: Sequence[dict[str, Any]]
@@ -352,18 +371,9 @@ class DecisionLogMixin(AuditMixin):
         lo = int(first[0][0])
         if n > 1:
             cur.execute("SELECT setval('review_id_seq', ?)", [lo + n - 1]).fetchall()
-        cols = ("event_id", "user_id", "decided_at", "action", "previous", "new", "undo_state")
-        table = pa.table({
-            "review_id": pa.array(range(lo, lo + n), pa.int64()),
-            **{name: pa.array([r["review"][i] for r in decided]) for i, name in enumerate(cols)},
-        })
-        cur.register("_logged_reviews", table)
-        try:
-            cur.execute("INSERT INTO reviews SELECT review_id, event_id, user_id, "
-                        "CAST(decided_at AS TIMESTAMP), action, previous, new, undo_state "
-                        "FROM _logged_reviews ORDER BY review_id").fetchall()
-        finally:
-            cur.unregister("_logged_reviews")
+        rows = [dict(zip(_REVIEW_COLUMNS, [lo + k, *r["review"]], strict=True))
+                for k, r in enumerate(decided)]
+        _insert_json_rows(cur, "reviews", _REVIEW_JSON, rows)
 
     # ----------------------------------------------------------------- recovery
     def recover_decision_log(self) -> int:
