@@ -13,20 +13,17 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
-from server.services.ingest import (
-    IngestOutcome,
-    ProgressFactory,
-    expand_sources,
-    ingest_sources,
-)
 from server.settings import Settings
-from signal_io import ChannelInfo
-from signal_io.ingest import ProgressCallback
 from store import Store
+
+if TYPE_CHECKING:  # the ingest machinery (numba kernels) loads only when a command ingests
+    from server.services.ingest import IngestOutcome, ProgressFactory
+    from signal_io import ChannelInfo
+    from signal_io.ingest import ProgressCallback
 
 
 def format_duration(seconds: float) -> str:
@@ -77,6 +74,8 @@ def tqdm_progress(enabled: bool, *, mininterval_s: float = 0.1) -> ProgressFacto
 
 def run_ingest(paths: Sequence[Path], settings: Settings, *, progress: bool) -> list[IngestOutcome]:
     """Ingest ``paths`` into ``settings.data_dir``, printing a summary line per recording."""
+    from server.services.ingest import expand_sources, ingest_sources
+
     sources = list(expand_sources(paths))
 
     def report(o: IngestOutcome) -> None:

@@ -1,4 +1,5 @@
 """Evaluation harnesses (``wavescore eval ecg|sleep|seizure``).
 
-Each module exposes ``add_arguments(parser)`` and ``run(args) -> int``.
+Each harness module exposes ``add_arguments(parser)`` (defined in :mod:`server.evaluation.options`,
+which the CLI imports alone) and ``run(args) -> int``.
 """

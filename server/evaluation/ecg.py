@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 from detectors.ecg import EcgParams, analyse_ecg
 from detectors.ecg.classify import local_rr_ratio
 from server.evaluation._match import any_overlap, intervals_overlap_s, match_beats, total_s
+from server.evaluation.options import add_ecg_arguments as add_arguments
 
 BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
 """MIT-BIH symbols counted as reference beats."""
@@ -78,24 +79,6 @@ class RecordScore:
     duration_s: float = 0.0
     paced: bool = False
     paced_detected: bool = False
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``eval ecg`` options to ``parser``."""
-    parser.add_argument("--db", type=Path, required=True,
-                        help="folder of WFDB records with .atr, or a folder with REFERENCE.csv")
-    parser.add_argument("--records", nargs="*", default=None,
-                        help="record names (default: every record in the folder)")
-    parser.add_argument("--json", type=Path, default=None,
-                        help="write the figures as a flat JSON object with dotted keys")
-    parser.add_argument("--lead", default="MLII",
-                        help="lead to analyse (default MLII; the first lead when absent)")
-    parser.add_argument("--paced", nargs="*", default=[],
-                        help="records to run with paced=True (default: none; pacing is then "
-                             "detected automatically in every record)")
-    parser.add_argument("--af-fraction", type=float, default=0.5,
-                        help="REFERENCE.csv folders: a record is AF when at least this fraction "
-                             "of it is in detected AF (default 0.5)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -41,35 +41,11 @@ from numpy.typing import NDArray
 
 from detectors.seizure import SeizureParams, channel_window_features, detect_seizures
 from server.evaluation._datasets import BONN_FS, DatasetError, load_bonn_set
+from server.evaluation.options import add_seizure_arguments as add_arguments
 
 __all__ = ["add_arguments", "bonn_scores", "run", "splice_recordings"]
 
 _BACKGROUND_SETS = ("N", "F")
-DEV_SEEDS = (1, 2, 3)
-"""Spliced seeds on which ``SeizureParams.z_threshold`` was chosen (largest sensitivity with at
-most 10 false alarms per 24 h)."""
-HELDOUT_SEEDS = (100, 101, 102, 103, 104)
-"""Spliced seeds used only for the reported held-out figure."""
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``wavescore eval seizure``."""
-    parser.add_argument("--db", type=Path, required=True, help="Bonn EEG folder (sets Z O N F S)")
-    parser.add_argument("--json", type=Path, default=None, help="write the figures here")
-    parser.add_argument("--seed", type=int, default=20240601, help="splicing / CV seed")
-    parser.add_argument("--hours", type=float, default=24.0, help="spliced hours in total")
-    parser.add_argument("--recordings", type=int, default=8, help="spliced recordings")
-    parser.add_argument("--z-threshold", type=float, default=SeizureParams().z_threshold,
-                        help="detector z threshold for the main spliced figures")
-    parser.add_argument("--sweep", type=float, nargs="*", default=[3.0, 3.5, 4.0, 4.5],
-                        help="extra z thresholds reported as spliced.z<thr>.* (operating curve)")
-    parser.add_argument("--dev-seeds", type=int, nargs="*", default=list(DEV_SEEDS),
-                        help="splicing seeds the operating point was chosen on "
-                             "(spliced.dev.*, pooled)")
-    parser.add_argument("--heldout-seeds", type=int, nargs="*", default=list(HELDOUT_SEEDS),
-                        help="splicing seeds never used for a choice (spliced.heldout.*, pooled)")
-
-
 def _segment_score(x: NDArray[np.float32]) -> float:
     feats = channel_window_features(x, BONN_FS, SeizureParams().window_s)
     return float(np.median(0.5 * (feats[:, 0] + feats[:, 1])))

@@ -47,6 +47,7 @@ from server.evaluation._datasets import (
     load_dreams_excerpt,
 )
 from server.evaluation._spindle_cv import spindle_loo_cv
+from server.evaluation.options import add_sleep_arguments as add_arguments
 
 __all__ = ["add_arguments", "match_events", "run", "staging_metrics"]
 
@@ -54,19 +55,6 @@ EXPERT1_LIMIT_S = 1000.0
 IOU_MIN = 0.2
 
 Events = list[tuple[float, float]]
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``wavescore eval sleep``."""
-    parser.add_argument("--db", type=Path, required=True, help="DREAMS spindles folder")
-    parser.add_argument("--json", type=Path, default=None, help="write the figures here")
-    parser.add_argument("--dod", type=Path, default=None,
-                        help="dod-scorers folder (default: beside --db, when present)")
-    parser.add_argument("--no-yasa", action="store_true", help="skip the YASA peer figures")
-    parser.add_argument("--no-cv", action="store_true",
-                        help="skip the leave-one-excerpt-out spindle threshold CV (~10 s)")
-    parser.add_argument("--no-hmm", action="store_true",
-                        help="main staging figures without the HMM pass (both are reported)")
 
 
 # ---------------------------------------------------------------- metrics
