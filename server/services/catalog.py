@@ -111,6 +111,10 @@ class Catalog:
         row = self.row(recording_id)
         return recording_out(row, len(self.annotations(recording_id)))
 
+    def is_open(self, recording_id: str) -> bool:
+        """Whether the stored recording is already open (:meth:`stored` then costs nothing)."""
+        return recording_id in self._opened
+
     def stored(self, recording_id: str) -> StoredRecording:
         """The opened stored recording (memory-mapped arrays), opened on first use."""
         rec = self._opened.get(recording_id)
