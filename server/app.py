@@ -30,6 +30,7 @@ from server.routes import (
 from server.routes.agreement import AgreementController
 from server.routes.audit import AuditController
 from server.routes.auth import AuthController
+from server.routes.detectors import DetectorsController, RecordingDetectController
 from server.routes.events import EventsController, RecordingEventsController
 from server.routes.interchange import InterchangeController
 from server.routes.sql import SqlController
@@ -119,6 +120,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AuthController,
             RecordingEventsController,
             EventsController,
+            RecordingDetectController,
+            DetectorsController,
             InterchangeController,
             AgreementController,
             SqlController,

@@ -1,8 +1,9 @@
 """Events API: window queries for overlays, creation, review decisions, undo/redo, review queue,
-sleep scoring and statistics, detector runs and detector statistics.
+sleep scoring and statistics. Detector runs and statistics are in :mod:`server.routes.detectors`.
 
-Every write goes through :mod:`store.events`, which commits it with its review row and a
-hash-chained audit entry before the handler answers: a 200 means the decision is durable. See
+Every write goes through the store, which makes it durable with its review row and a
+hash-chained audit entry before the handler answers (a DuckDB commit, or for review decisions
+the decision log's ``fdatasync``): a 200 means the decision survives a crash. See
 ``docs/events-and-review.md``.
 """
 
@@ -17,10 +18,8 @@ from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from detectors.registry import list_detectors
 from server.auth import current_user
 from server.routes.recordings import catalog_of
-from server.services.detect import run_detection
 from server.services.sleep_stats import STAGES, compute_sleep_stats, hypnogram_from_epochs
 from store import Event, EventDraft, EventStatus, Store
 from store.errors import InvalidEventError
@@ -141,62 +140,6 @@ class SleepStatsOut(msgspec.Struct, frozen=True):
     unscored_in_sleep_period_min: float
     stage_min: dict[str, float]
     stage_pct_of_tst: dict[str, float | None]
-
-
-class DetectorOut(msgspec.Struct, frozen=True):
-    """A registered detector and its parameter defaults."""
-
-    name: str
-    version: str
-    description: str
-    needs: list[str]
-    params: dict[str, Any]
-
-
-class DetectorListOut(msgspec.Struct, frozen=True):
-    """Every registered detector."""
-
-    detectors: list[DetectorOut]
-
-
-class DetectorStatsOut(msgspec.Struct, frozen=True):
-    """Review outcome of one detector version's proposals (rates over reviewed proposals)."""
-
-    detector: str
-    detector_version: str
-    n_proposed: int
-    n_reviewed: int
-    n_confirmed: int
-    n_edited: int
-    n_rejected: int
-    acceptance_rate: float | None
-    edit_rate: float | None
-    rejection_rate: float | None
-
-
-class DetectorStatsListOut(msgspec.Struct, frozen=True):
-    """Statistics of every detector version that proposed events."""
-
-    detectors: list[DetectorStatsOut]
-
-
-class DetectRunIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Run a detector; ``params`` override its defaults."""
-
-    detector: str
-    params: dict[str, Any] = {}
-
-
-class DetectRunOut(msgspec.Struct, frozen=True):
-    """What a detector run stored."""
-
-    run_id: int
-    recording_id: FromPath[str]
-    detector: str
-    detector_version: str
-    n_events: int
-    channels: list[int]
-    elapsed_s: float
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -427,32 +370,6 @@ class RecordingEventsController(Controller):
         s = compute_sleep_stats(hyp, epoch_s)
         return SleepStatsOut(recording_id=recording_id, **dataclasses.asdict(s))
 
-    @post("/detect", operation_id="runDetector", sync_to_thread=True, status_code=201)
-    def run_detector(
-        self,
-        state: State,
-        request: Request[Any, Any, Any],
-        recording_id: FromPath[str],
-        data: JSONBody[DetectRunIn],
-    ) -> DetectRunOut:
-        """Run a registered detector on the recording and store its proposals."""
-        store = store_of(state)
-        store.get_recording(recording_id)
-        stored = catalog_of(state).stored(recording_id)
-        out = run_detection(
-            store, recording_id, data.detector, data.params, current_user(request), stored=stored
-        )
-        return DetectRunOut(
-            run_id=out.run_id,
-            recording_id=recording_id,
-            detector=out.detector,
-            detector_version=out.detector_version,
-            n_events=out.n_events,
-            channels=list(out.channels),
-            elapsed_s=out.elapsed_s,
-        )
-
-
 class EventsController(Controller):
     """One event: read, edit, decide, delete; batch decisions; undo/redo."""
 
@@ -559,36 +476,6 @@ class EventsController(Controller):
     def redo(self, state: State, request: Request[Any, Any, Any]) -> EventOut:
         """Redo the caller's last undone decision (until they make a new one)."""
         return event_out(store_of(state).redo(current_user(request)))
-
-    @get("/detectors", operation_id="listDetectors", sync_to_thread=True)
-    def list_detectors(self) -> DetectorListOut:
-        """Registered detectors with their parameters' defaults."""
-        out = []
-        for spec in list_detectors():
-            try:
-                defaults = msgspec.to_builtins(spec.params_type())
-            except TypeError:
-                defaults = {}
-            out.append(
-                DetectorOut(
-                    name=spec.name,
-                    version=spec.version,
-                    description=spec.description,
-                    needs=list(spec.needs),
-                    params=defaults,
-                )
-            )
-        return DetectorListOut(detectors=out)
-
-    @get("/detectors/stats", operation_id="getDetectorStats", sync_to_thread=True)
-    def detector_stats(self, state: State) -> DetectorStatsListOut:
-        """Acceptance, edit and rejection rates per detector version."""
-        return DetectorStatsListOut(
-            detectors=[
-                msgspec.convert(d, DetectorStatsOut) for d in store_of(state).detector_statistics()
-            ]
-        )
-
 
 __all__ = [
     "BatchDecisionIn",
