@@ -190,7 +190,13 @@ class EventQueriesMixin(LabelsMixin, UsersMixin, RecordingsMixin, DecisionLogMix
 
     def review_queue(self, recording_id: str, run_id: int | None = None,
                      limit: int = 10_000) -> list[Event]:
-        """Proposed events of a recording (optionally one detector run), least confident first."""
+        """Proposed events of a recording (optionally one detector run), least confident first.
+
+        Events with a pending decision are left out without folding: a logged decision
+        (confirm, reject, edit, delete) always takes an event out of the proposals, and the
+        only way back to ``proposed``, undo, folds first.
+        """
+        decided = {e.event_id for e in self.pending_events_of(recording_id)}
         sql = (f"SELECT {EVENT_COLUMNS} FROM events WHERE recording_id = ? AND NOT deleted "
                "AND status = 'proposed'")
         params: list[Any] = [recording_id]
@@ -198,8 +204,9 @@ class EventQueriesMixin(LabelsMixin, UsersMixin, RecordingsMixin, DecisionLogMix
             sql += " AND run_id = ?"
             params.append(run_id)
         sql += " ORDER BY coalesce(confidence, 0), onset_s, event_id LIMIT ?"
-        params.append(limit)
-        return [_row_to_event(r) for r in self.cursor().execute(sql, params).fetchall()]
+        params.append(limit + len(decided))
+        rows = self.cursor_without_fold().execute(sql, params).fetchall()
+        return [e for e in map(_row_to_event, rows) if e.event_id not in decided][:limit]
 
     def detector_statistics(self) -> list[dict[str, Any]]:
         """Acceptance, edit and rejection rates per detector and version.

@@ -152,7 +152,13 @@ def test_every_other_read_folds_first(store: Store, users: dict[str, User]) -> N
     assert [a.seq for a in tail] == [base + 3, base + 4]
 
     store.reject_event(ids[3], r)
-    assert [e.event_id for e in store.review_queue(REC)] == []  # review_queue reads DuckDB
+    # the review queue leaves the pending decision out without folding it
+    assert [e.event_id for e in store.review_queue(REC)] == []
+    assert db_state(store, ids[3])[:2] == ("proposed", 1)
+    rejected = store.run_research_sql(
+        "SELECT count(*) AS n FROM events WHERE status = 'rejected'", timeout_s=10.0,
+        max_rows=10)  # folds first
+    assert rejected.table.to_pylist() == [{"n": 2}]
     assert db_state(store, ids[3])[:2] == ("rejected", 2)
 
 
@@ -340,10 +346,16 @@ def test_randomized_decisions_list_the_same_before_and_after_folding(
         before = [store.list_events(LONG, a, b, **kw) for a, b, kw in queries]
         for (a, b, kw), got_before in zip(queries, before, strict=True):
             assert got_before == _expected(model, a, b, kw), (a, b, kw)
+        limit = rng.choice([1, 5, 40, 10_000])
+        queue_before = store.review_queue(LONG, limit=limit)
+        assert queue_before == sorted(
+            (e for e in model.values() if e.status is EventStatus.PROPOSED and not e.deleted),
+            key=lambda e: (e.confidence or 0.0, e.onset_s, e.event_id))[:limit]
         assert store.flush_decisions() > 0
         after = [store.list_events(LONG, a, b, **kw) for a, b, kw in queries]
         for q, got_before, got_after in zip(queries, before, after, strict=True):
             assert got_after == got_before, q
+        assert store.review_queue(LONG, limit=limit) == queue_before
     assert n_decisions >= 300
     db = {int(r[0]): tuple(r[1:]) for r in store.cursor_without_fold().execute(
         "SELECT event_id, status, version, onset_s, duration_s, label, category, channels, "
