@@ -1,11 +1,14 @@
 """Review decisions on events: create, edit, confirm, reject, delete, batch, epoch scoring,
 and server-side undo/redo.
 
-Every decision runs in one transaction with its review row (previous and new values) and its
-hash-chained audit entry, under the process write lock: when a method returns, the decision is
-committed. Edits name the event version the caller saw; a change made by someone else in
-between is refused (:class:`~store.errors.StaleEditError`). Annotators may change their own
-events and open proposals; changing others' events needs the reviewer role.
+Every decision is written together with its review row (previous and new values) and its
+hash-chained audit entry, under the process write lock, and is durable when a method returns:
+confirm, reject, edit, delete and batch decisions through the decision log
+(:mod:`store.decision_log`, one ``fdatasync``), creation, undo and redo in one DuckDB
+transaction. A batch is all or nothing either way. Edits name the event version the caller
+saw; a change made by someone else in between is refused (:class:`~store.errors.StaleEditError`).
+Annotators may change their own events and open proposals; changing others' events needs the
+reviewer role.
 """
 
 from __future__ import annotations
