@@ -146,6 +146,12 @@ class AuditMixin(Database):
         ).fetchone()
         return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
 
+    def load_audit_head(self) -> None:
+        """Read the chain's newest entry now, so the first append of the process does not."""
+        with self.write_lock:
+            if self.__dict__.get("_audit_head_cache") is None:
+                self.__dict__["_audit_head_cache"] = self._audit_head(self.cursor())
+
     def append_audit(
         self,
         cur: duckdb.DuckDBPyConnection,

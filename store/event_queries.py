@@ -103,9 +103,10 @@ class EventQueriesMixin(LabelsMixin, UsersMixin, RecordingsMixin, DecisionLogMix
                 found[recording_id] = duration_s
 
     def warm_up(self) -> None:
-        """Load now what the first window query would: the longest-event bounds (one GROUP BY
-        over the events, ~20 ms at 5 M)."""
+        """Load now what the first requests would: the longest-event bounds (one GROUP BY over
+        the events, ~20 ms at 5 M) and the audit chain's newest entry."""
         self._longest_events()
+        self.load_audit_head()
 
     def _forget_longest_events(self) -> None:
         with self._longest_lock:

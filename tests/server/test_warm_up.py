@@ -29,15 +29,19 @@ def test_app_start_up_compiles_the_window_kernels_before_any_request(tmp_path: P
     assert out.stdout.strip().splitlines()[-1] == "True"
 
 
-def test_app_start_up_loads_the_longest_event_bounds_before_any_request(tmp_path: Path) -> None:
-    # The first event-window query would otherwise load them (one GROUP BY over all events).
+def test_app_start_up_loads_the_event_bounds_and_audit_head_before_any_request(
+    tmp_path: Path,
+) -> None:
+    # The first event-window query would otherwise load the bounds (one GROUP BY over all
+    # events), and the first audited view the chain's newest entry.
     script = textwrap.dedent(f"""
         from pathlib import Path
         from litestar.testing import TestClient
         from server.app import create_app
         from server.settings import Settings
         with TestClient(create_app(Settings(data_dir=Path({str(tmp_path)!r})))) as client:
-            print("_longest_s" in client.app.state.store.__dict__)
+            loaded = client.app.state.store.__dict__
+            print("_longest_s" in loaded and loaded.get("_audit_head_cache") is not None)
     """)
     out = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
                          text=True, timeout=120)
