@@ -32,6 +32,7 @@ from server.routes.audit import AuditController
 from server.routes.auth import AuthController
 from server.routes.detectors import DetectorsController, RecordingDetectController
 from server.routes.events import EventsController, RecordingEventsController
+from server.routes.health import HealthController
 from server.routes.interchange import InterchangeController
 from server.routes.sql import SqlController
 from server.routes.users import UsersController
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SqlController,
             AuditController,
             UsersController,
+            HealthController,
             *static_routers(settings),
         ],
         middleware=[auth_middleware],

@@ -73,6 +73,7 @@ ROUTE_PERMISSIONS: Mapping[str, Requirement] = {
     "viewer_static": PUBLIC,
     "viewer_static/head": PUBLIC,
     "openapi": PUBLIC,
+    "getHealth": PUBLIC,
     "options": PUBLIC,
     # any signed-in user
     "logout": AUTHENTICATED,

@@ -52,12 +52,18 @@ class NoSuitableChannelsError(ServerError, LookupError):
     """The recording has no channel of a kind the detector needs."""
 
 
+class ServiceUnhealthyError(ServerError, RuntimeError):
+    """The server cannot serve reliably: the database does not answer, or review decisions are
+    not reaching it (they stay durable in the decision log meanwhile)."""
+
+
 __all__ = [
     "DetectorParamsError",
     "InvalidFilterError",
     "InvalidWindowError",
     "NoSuitableChannelsError",
     "ServerError",
+    "ServiceUnhealthyError",
     "UnknownChannelError",
     "UnknownRecordingError",
     "WindowLimitError",

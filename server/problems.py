@@ -47,6 +47,7 @@ PROBLEMS: dict[type[BaseException], Problem] = {
     # server
     srv.ServerError: Problem(400, "Bad request"),
     srv.WindowLimitError: Problem(400, "Window exceeds a limit"),
+    srv.ServiceUnhealthyError: Problem(503, "Service unhealthy"),
     srv.InvalidWindowError: Problem(400, "Invalid window bounds"),
     srv.InvalidFilterError: Problem(400, "Invalid display filter"),
     srv.UnknownRecordingError: Problem(404, "Recording not found"),

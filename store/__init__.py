@@ -13,6 +13,7 @@ from store._db import MIGRATIONS_DIR, Database, Migration, apply_migrations, loa
 from store._event_types import Event, EventDraft, EventSource, EventStatus
 from store.agreement import AgreementMixin, PairAgreement, StageAgreement, cohen_kappa
 from store.audit import AuditEntry, AuditReport
+from store.decision_log import DecisionLogStatus
 from store.errors import (
     DatabaseLockedError,
     DatabaseOpenError,
@@ -73,6 +74,7 @@ __all__ = [
     "DatabaseLockedError",
     "DatabaseOpenError",
     "DecisionLogCorruptError",
+    "DecisionLogStatus",
     "DuplicateRecordingError",
     "Event",
     "EventDraft",

@@ -97,6 +97,23 @@ class LoggedDecision:
     channels_changed: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class DecisionLogStatus:
+    """State of the decision log, for health checks.
+
+    Attributes
+    ----------
+    pending
+        Writes durable in the journal and not folded into DuckDB yet.
+    last_fold_error
+        Why the most recent fold failed (type and message), or None when it succeeded or none
+        ran. While folds fail, decisions stay durable in the journal but other reads fail.
+    """
+
+    pending: int
+    last_fold_error: str | None
+
+
 def _audit_record(entry: AuditEntry) -> list[Any]:
     row = audit_row(entry)
     row[1] = entry.at.isoformat(timespec="microseconds")
@@ -180,6 +197,7 @@ class DecisionLogMixin(AuditMixin):
         self._fold_cursor: duckdb.DuckDBPyConnection | None = None
         self._flusher: threading.Thread | None = None
         self._flusher_stop = threading.Event()
+        self._last_fold_error: str | None = None
 
     @property
     def decision_log_path(self) -> Path:
@@ -206,6 +224,11 @@ class DecisionLogMixin(AuditMixin):
         with self._overlay_lock:
             found = self._overlay_by_recording.get(recording_id)
             return list(found.values()) if found else []
+
+    def decision_log_status(self) -> DecisionLogStatus:
+        """How many writes wait in the journal, and why the last fold failed (None: it did
+        not)."""
+        return DecisionLogStatus(len(self._pending_records), self._last_fold_error)
 
     # ----------------------------------------------------------------- writing
     def _open_journal(self) -> Journal:
@@ -292,7 +315,12 @@ class DecisionLogMixin(AuditMixin):
                 return 0
             if self._fold_cursor is None:
                 self._fold_cursor = self._conn.cursor()
-            self._apply(self._fold_cursor, records)
+            try:
+                self._apply(self._fold_cursor, records)
+            except Exception as exc:
+                self._last_fold_error = " ".join(f"{type(exc).__name__}: {exc}".split())
+                raise
+            self._last_fold_error = None
             self._open_journal().clear()
             self._pending_records = []
             with self._overlay_lock:

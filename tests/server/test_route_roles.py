@@ -64,10 +64,10 @@ def test_table_has_no_stale_entries() -> None:
     assert set(ROUTE_PERMISSIONS) - keys == set()
 
 
-def test_only_assets_login_and_schema_are_public() -> None:
+def test_only_assets_login_schema_and_health_are_public() -> None:
     public = {k for k, v in ROUTE_PERMISSIONS.items() if v == PUBLIC}
     assert public == {"loginPage", "login", "favicon", "bokehjs", "bokehjs/head",
-                      "viewer_static", "viewer_static/head", "openapi", "options"}
+                      "viewer_static", "viewer_static/head", "openapi", "options", "getHealth"}
 
 
 @pytest.fixture(scope="module")
