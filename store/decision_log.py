@@ -281,12 +281,15 @@ class DecisionLogMixin(AuditMixin):
         self.write_audit_anchor()
 
     def _after_append(self) -> None:
-        if len(self._pending_records) >= self.flush_after_writes:
+        # After a failed fold, decisions do not retry inline (each would pay a failing fold);
+        # the background thread retries once per interval.
+        if (len(self._pending_records) >= self.flush_after_writes
+                and self._last_fold_error is None):
             try:
                 self.flush_decisions()
-            except Exception:  # the writes are durable; the next fold retries
+            except Exception:  # the writes are durable; the background fold retries
                 logger.exception("folding the decision log into DuckDB failed")
-        elif self._flusher is None:
+        if self._flusher is None:
             self._flusher = threading.Thread(target=self._flush_periodically,
                                              name="wavescore-decision-log", daemon=True)
             self._flusher.start()

@@ -22,6 +22,7 @@ import pytest
 
 from store import (
     SYSTEM_USER,
+    DecisionLogStatus,
     Event,
     EventDraft,
     EventSource,
@@ -29,6 +30,7 @@ from store import (
     Store,
     User,
 )
+from store.decision_log import DecisionLogMixin
 from store.errors import EventNotFoundError, StoreError
 from tests.store._decision_log_helpers import (
     LONG,
@@ -518,6 +520,36 @@ def test_flush_after_writes_folds_inline_at_the_nth_pending_write(
     assert journal_size(store) == 0
     store.confirm_event(ids[3], r)
     assert db_state(store, ids[3])[0] == "proposed"
+
+
+def test_after_a_failed_fold_decisions_do_not_retry_it_inline_until_a_fold_succeeds(
+    store: Store, users: dict[str, User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.flush_interval_s = 1e9
+    store.flush_after_writes = 2
+    ids = seed(store, REC, [10.0 * k for k in range(1, 9)])
+    r = users["reviewer"]
+    calls = []
+
+    def disk_full(self: Store, cur: duckdb.DuckDBPyConnection, records: Any) -> None:
+        calls.append(len(records))
+        raise duckdb.IOException("No space left on device")
+
+    monkeypatch.setattr(DecisionLogMixin, "_apply", disk_full)
+    for event_id in ids[:6]:
+        store.confirm_event(event_id, r)  # accepted and durable although folds fail
+    assert calls == [2]  # one inline attempt, at the second decision; none after it
+    assert store.decision_log_status() == DecisionLogStatus(
+        6, "IOException: No space left on device")
+    assert [store.get_event(i).status for i in ids[:6]] == [EventStatus.CONFIRMED] * 6
+
+    monkeypatch.undo()
+    assert store.flush_decisions() == 6  # what the background fold does once a second
+    assert store.decision_log_status() == DecisionLogStatus(0, None)
+    store.confirm_event(ids[6], r)
+    store.confirm_event(ids[7], r)  # inline folds are back
+    assert store.decision_log_status().pending == 0
+    assert [db_state(store, i)[0] for i in ids] == ["confirmed"] * 8
 
 
 def test_close_folds_what_is_pending(tmp_path: Path, store: Store,
