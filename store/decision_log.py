@@ -1,14 +1,14 @@
 """The decision log: review decisions made durable in a journal, folded into DuckDB in batches.
 
-A review decision (confirm, reject, edit, delete) changes one event row, adds one review row
+A review decision (create, confirm, reject, edit, delete) writes one event row, one review row
 and one audit entry. Written straight to DuckDB that is four statements and a commit, several
 milliseconds each time. Here the decision is instead appended to a journal beside the database
 (``<db>.decision-log``, see :mod:`store._journal`) and synced to disk before the call returns,
 so an acknowledged decision survives a crash; the same goes for audit entries written alone
 (views of a recording, exports, researcher SQL).
 
-Pending writes are folded into DuckDB (the event rows updated, the review and audit rows
-inserted) in one transaction, then the journal is emptied:
+Pending writes are folded into DuckDB (created events inserted, changed event rows updated,
+the review and audit rows inserted) in one transaction, then the journal is emptied:
 
 - by a background thread every :attr:`DecisionLogMixin.flush_interval_s` seconds;
 - at once when :attr:`DecisionLogMixin.flush_after_writes` writes are pending;
@@ -86,6 +86,8 @@ class LoggedDecision:
     channels_changed
         Whether the decision changed the event's channels (folding a list column costs
         several times the other columns, so it is written only when needed).
+    created
+        The decision creates ``event`` (its id reserved by the caller): the fold inserts it.
     """
 
     event: Event
@@ -95,6 +97,7 @@ class LoggedDecision:
     target: str
     detail: dict[str, Any]
     channels_changed: bool = True
+    created: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +133,22 @@ def _event_record(e: Event, channels_changed: bool) -> dict[str, Any]:
     }
 
 
+def _created_record(e: Event) -> dict[str, Any]:
+    """Every ``events`` column of a created event (JSON-ready)."""
+    return {
+        "event_id": e.event_id, "recording_id": e.recording_id, "channels": list(e.channels),
+        "onset_s": e.onset_s, "duration_s": e.duration_s, "label": e.label,
+        "category": e.category, "source": e.source.value, "run_id": e.run_id,
+        "import_ref": None if e.import_ref is None else json.dumps(e.import_ref),
+        "confidence": e.confidence, "status": e.status.value, "schema_name": e.schema_name,
+        "schema_version": e.schema_version, "created_by": e.created_by,
+        "created_at": e.created_at.isoformat(timespec="microseconds"),
+        "updated_by": e.updated_by,
+        "updated_at": e.updated_at.isoformat(timespec="microseconds"), "version": e.version,
+        "deleted": e.deleted,
+    }
+
+
 def _review_record(event_id: int, r: ReviewRow) -> list[Any]:
     return [event_id, r.user_id, r.decided_at.isoformat(timespec="microseconds"), r.action,
             r.previous, r.new, r.undo_state]
@@ -139,6 +158,13 @@ _EVENT_STATE_JSON = json.dumps([{
     "event_id": "BIGINT", "base_version": "INTEGER", "onset_s": "DOUBLE", "duration_s": "DOUBLE",
     "label": "VARCHAR", "category": "VARCHAR", "status": "VARCHAR", "deleted": "BOOLEAN",
     "updated_by": "VARCHAR", "updated_at": "TIMESTAMP", "version": "INTEGER"}])
+_CREATED_JSON = json.dumps([{
+    "event_id": "BIGINT", "recording_id": "VARCHAR", "channels": "INTEGER[]",
+    "onset_s": "DOUBLE", "duration_s": "DOUBLE", "label": "VARCHAR", "category": "VARCHAR",
+    "source": "VARCHAR", "run_id": "BIGINT", "import_ref": "VARCHAR", "confidence": "DOUBLE",
+    "status": "VARCHAR", "schema_name": "VARCHAR", "schema_version": "INTEGER",
+    "created_by": "VARCHAR", "created_at": "TIMESTAMP", "updated_by": "VARCHAR",
+    "updated_at": "TIMESTAMP", "version": "INTEGER", "deleted": "BOOLEAN"}])
 _REVIEW_COLUMNS = ("review_id", "event_id", "user_id", "decided_at", "action", "previous", "new",
                    "undo_state")
 _REVIEW_JSON = json.dumps([dict(zip(_REVIEW_COLUMNS, (
@@ -165,12 +191,16 @@ def _insert_json_rows(cur: duckdb.DuckDBPyConnection, table: str, structure: str
 
 
 def _check_record(record: Any, path: Path) -> dict[str, Any]:
+    created_fields = set(json.loads(_CREATED_JSON)[0])
+    change = None if not isinstance(record, dict) else (
+        "event" if "event" in record else "create" if "create" in record else None)
     ok = (isinstance(record, dict) and isinstance(record.get("audit"), list)
           and len(record["audit"]) == 8
-          and ("event" not in record or (isinstance(record["event"], dict)
-                                         and set(_EVENT_STATE_FIELDS) <= set(record["event"])
-                                         and isinstance(record.get("review"), list)
-                                         and len(record["review"]) == 7)))
+          and (change is None or (
+              isinstance(record[change], dict)
+              and (set(_EVENT_STATE_FIELDS) if change == "event" else created_fields)
+              <= set(record[change])
+              and isinstance(record.get("review"), list) and len(record["review"]) == 7)))
     if not ok:
         raise DecisionLogCorruptError(
             f"the decision log {path} holds a record of an unknown shape; it was written by "
@@ -198,6 +228,7 @@ class DecisionLogMixin(AuditMixin):
         self._flusher: threading.Thread | None = None
         self._flusher_stop = threading.Event()
         self._last_fold_error: str | None = None
+        self._id_block = (1, 0)  # next free, last reserved: empty
 
     @property
     def decision_log_path(self) -> Path:
@@ -250,8 +281,9 @@ class DecisionLogMixin(AuditMixin):
         for d in decisions:
             last = self.next_audit_entry(cur, d.user_name, d.action, d.target, d.detail, last)
             entries.append(last)
-            records.append({"event": _event_record(d.event, d.channels_changed),
-                            "review": _review_record(d.event.event_id, d.review),
+            change = ({"create": _created_record(d.event)} if d.created
+                      else {"event": _event_record(d.event, d.channels_changed)})
+            records.append({**change, "review": _review_record(d.event.event_id, d.review),
                             "audit": _audit_record(last)})
         self._append(records, entries)
         with self._overlay_lock:
@@ -261,6 +293,22 @@ class DecisionLogMixin(AuditMixin):
                     d.event.event_id] = d.event
         self._after_append()
         return entries
+
+    #: Event ids reserved from ``event_id_seq`` at a time for created events (a crash leaves
+    #: a gap in the ids, never a duplicate: the sequence moves past the block first).
+    event_id_block: int = 1000
+
+    def reserve_event_id(self) -> int:
+        """A new event id for a creation logged here (call with :attr:`write_lock` held)."""
+        lo, hi = self._id_block
+        if lo > hi:
+            cur = self.cursor_without_fold()
+            first = int(cur.execute("SELECT nextval('event_id_seq')").fetchall()[0][0])
+            cur.execute("SELECT setval('event_id_seq', ?)",
+                        [first + self.event_id_block - 1]).fetchall()
+            lo, hi = first, first + self.event_id_block - 1
+        self._id_block = (lo + 1, hi)
+        return lo
 
     def audit(self, user_name: str, action: str, target: str,
               detail: dict[str, Any] | None = None) -> AuditEntry:
@@ -337,12 +385,29 @@ class DecisionLogMixin(AuditMixin):
         Rows go in as one JSON text per statement, unnested by DuckDB (see
         :func:`_insert_json_rows`).
         """
-        decided = [r for r in records if "event" in r]
+        # an event created in this batch goes in with its newest state; the others are updated
+        created = {int(r["create"]["event_id"]): dict(r["create"])
+                   for r in records if "create" in r}
+        decided = []
+        for r in records:
+            state = r.get("event")
+            if state is None:
+                continue
+            if int(state["event_id"]) in created:
+                created[int(state["event_id"])].update(
+                    {k: v for k, v in state.items() if k != "channels_changed"})
+            else:
+                decided.append(r)
+        reviewed = [r for r in records if "review" in r]
         cur.execute("BEGIN TRANSACTION")
         try:
+            if created:
+                _insert_json_rows(cur, "events", _CREATED_JSON,
+                                  [created[i] for i in sorted(created)])
             if decided:
                 self._apply_event_states(cur, decided)
-                self._apply_reviews(cur, decided)
+            if reviewed:
+                self._apply_reviews(cur, reviewed)
             _insert_json_rows(cur, "audit_log", _AUDIT_JSON,
                               [dict(zip(_AUDIT_COLUMNS, r["audit"], strict=True))
                                for r in records])

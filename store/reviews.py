@@ -3,12 +3,11 @@ and server-side undo/redo.
 
 Every decision is written together with its review row (previous and new values) and its
 hash-chained audit entry, under the process write lock, and is durable when a method returns:
-confirm, reject, edit, delete and batch decisions through the decision log
-(:mod:`store.decision_log`, one ``fdatasync``), creation, undo and redo in one DuckDB
-transaction. A batch is all or nothing either way. Edits name the event version the caller
-saw; a change made by someone else in between is refused (:class:`~store.errors.StaleEditError`).
-Annotators may change their own events and open proposals; changing others' events needs the
-reviewer role.
+creation, confirm, reject, edit, delete and batch decisions through the decision log
+(:mod:`store.decision_log`, one ``fdatasync``), undo and redo in one DuckDB transaction. A
+batch is all or nothing either way. Edits name the event version the caller saw; a change made
+by someone else in between is refused (:class:`~store.errors.StaleEditError`). Annotators may
+change their own events and open proposals; changing others' events needs the reviewer role.
 """
 
 from __future__ import annotations
@@ -173,16 +172,48 @@ class ReviewsMixin(EventsMixin):
         return out
 
     def create_event(self, recording_id: str, draft: EventDraft, user: User) -> Event:
-        """Create a human event (status confirmed) and return it."""
+        """Create a human event (status confirmed) and return it.
+
+        Logged like a decision (:mod:`store.decision_log`) with an id reserved from the event
+        sequence; a user with undone decisions creates in a DuckDB transaction instead.
+
+        Raises
+        ------
+        RecordingNotFoundError, InvalidEventError, UnknownLabelError, PermissionDeniedError
+        """
         user.require(Permission.ANNOTATE)
+        with self.write_lock:
+            cur = self.cursor_without_fold()
+            if user.user_id in self._users_with_undone(cur):
+                return self._create_in_transaction(recording_id, draft, user)
+            study = self.study_of(recording_id, cur)
+            self._validate(cur, recording_id, study, [draft])
+            now = self.audit_now()
+            event = Event(
+                event_id=self.reserve_event_id(), recording_id=recording_id,
+                onset_s=float(draft.onset_s), duration_s=float(draft.duration_s),
+                label=draft.label, category=draft.category,
+                channels=tuple(int(c) for c in draft.channels), source=EventSource.HUMAN,
+                status=EventStatus.CONFIRMED, confidence=draft.confidence, run_id=None,
+                import_ref=draft.import_ref, schema_name=study.schema_name,
+                schema_version=study.schema_version, created_by=user.name, created_at=now,
+                updated_by=user.name, updated_at=now, version=1)
+            self._raise_longest_event(recording_id, event.duration_s, logged=True)
+            self.log_decisions([LoggedDecision(
+                event, ReviewRow(user.user_id, now, "create", None, json.dumps(_snapshot(event))),
+                user.name, "event.create", f"event:{event.event_id}",
+                {"recording_id": recording_id, "version": 1}, created=True)])
+        return event
+
+    def _create_in_transaction(self, recording_id: str, draft: EventDraft, user: User
+                               ) -> Event:
         with self.write_lock:
             with self.transaction() as cur:
                 self._insert_events_in(cur, recording_id, [draft], user=user,
                                        source=EventSource.HUMAN, status=EventStatus.CONFIRMED,
                                        run_id=None, validate=True)
-                row = cur.execute("SELECT currval('event_id_seq')").fetchone()
-                assert row is not None
-                after = self.get_event(int(row[0]), cur)
+                row = cur.execute("SELECT currval('event_id_seq')").fetchall()
+                after = self.get_event(int(row[0][0]), cur)
                 self._log_review(cur, user, "create", None, after)
             self.write_audit_anchor()
         return after

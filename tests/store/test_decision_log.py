@@ -109,6 +109,35 @@ def test_decisions_read_back_at_once_while_duckdb_keeps_old_rows_until_the_fold(
     assert report.ok, report.problems
 
 
+def test_created_event_reads_back_at_once_and_the_fold_inserts_its_newest_state(
+    store: Store, users: dict[str, User]
+) -> None:
+    quiet(store)
+    a = users["annotator"]
+    made = store.create_event(REC, EventDraft(12.5, 3.0, "artifact", "artifact", (1, 2),
+                                              import_ref={"note": "drawn by hand"}), a)
+    assert count(store, "events") == 0  # not in DuckDB yet
+    assert store.get_event(made.event_id) == made
+    assert store.list_events(REC, 10.0, 20.0) == [made]
+    edited = store.edit_event(made.event_id, a, 1, duration_s=4.0, channels=[0])
+    rejected = store.reject_event(made.event_id, a, 2)
+    assert rejected.version == 3 and rejected.duration_s == 4.0
+    assert store.flush_decisions() == 3
+    assert store.get_event(made.event_id, store.cursor()) == rejected  # read from DuckDB
+    assert edited.channels == (0,)
+    actions = store.cursor().execute(
+        "SELECT action, undo_state FROM reviews WHERE event_id = ? ORDER BY review_id",
+        [made.event_id]).fetchall()
+    assert actions == [("create", "active"), ("edit", "active"), ("reject", "active")]
+    report = store.verify_audit()
+    assert report.ok, report.problems
+    # created events take fresh ids, and undo of a creation works on the folded row
+    again = store.create_event(REC, EventDraft(30.0, 1.0, "artifact", "artifact"), a)
+    assert again.event_id > made.event_id
+    undone = store.undo(a)
+    assert undone.event_id == again.event_id and undone.deleted
+
+
 def test_review_rows_hold_the_previous_and_new_values_after_the_fold(
     store: Store, users: dict[str, User]
 ) -> None:
@@ -325,8 +354,14 @@ def test_randomized_decisions_list_the_same_before_and_after_folding(
         for _ in range(50):
             alive = sorted(i for i, e in model.items() if not e.deleted)
             eid = rng.choice(alive)
-            kind = rng.choices(["confirm", "reject", "edit", "delete", "batch"],
-                               weights=[3, 2, 8, 1, 1])[0]
+            kind = rng.choices(["confirm", "reject", "edit", "delete", "batch", "create"],
+                               weights=[3, 2, 8, 1, 1, 2])[0]
+            if kind == "create":
+                made = store.create_event(LONG, draft(None), admin)
+                assert made.event_id not in model and made.version == 1
+                model[made.event_id] = made
+                n_decisions += 1
+                continue
             if kind == "confirm":
                 got = [store.confirm_event(eid, admin, model[eid].version)]
             elif kind == "reject":

@@ -21,6 +21,7 @@ import pytest
 
 from store import (
     DecisionLogCorruptError,
+    EventDraft,
     Role,
     Store,
 )
@@ -200,3 +201,44 @@ def test_a_damaged_journal_refuses_to_open_and_keeps_the_file(tmp_path: Path) ->
 
 
 # ----------------------------------------------------------------- interleaving
+
+
+_CREATING_CHILD = textwrap.dedent("""
+    import json, os, signal, sys
+    from store import EventDraft, Store
+    path = sys.argv[1]
+    s = Store.open(path)
+    s.flush_interval_s = 1e9
+    s.flush_after_writes = 10**9
+    u = s.get_user("reviewer1")
+    made = [s.create_event("rtest00000001", EventDraft(100.0 + i, 1.0, "artifact", "artifact"),
+                           u) for i in range(5)]
+    s.edit_event(made[0].event_id, u, 1, duration_s=7.5)
+    print(json.dumps([e.event_id for e in made]), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+""")
+
+
+def test_events_created_before_a_sigkill_are_there_after_reopening_with_unique_ids(
+    tmp_path: Path
+) -> None:
+    path = tmp_path / "wavescore.duckdb"
+    seeded = _make_database(path, 3)
+    env = os.environ | {"PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-c", _CREATING_CHILD, str(path)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
+    made = json.loads(proc.stdout)
+    with Store.open(path) as s:
+        assert count(s, "events") == 3 + 5
+        states = [db_state(s, i) for i in made]
+        assert states[0][:4] == ("edited", 2, 100.0, 7.5)
+        assert [st[:4] for st in states[1:]] == [("confirmed", 1, 101.0 + k, 1.0)
+                                                 for k in range(4)]
+        assert count(s, "reviews") == 6
+        assert s.verify_audit().ok
+        # ids reserved before the crash are never handed out again
+        new = s.create_event(REC, EventDraft(200.0, 1.0, "artifact", "artifact"),
+                             s.get_user("reviewer1"))
+        assert new.event_id not in set(made) | set(seeded)
+        assert new.event_id > max(made)
