@@ -171,6 +171,17 @@ def run(ctx: BenchContext) -> list[BenchResult]:
             "", None, f"p50 {_pct(local, 50):.2f} ms over 200; one DuckDB read and one "
             f"journal append + fdatasync per decision; DuckDB SELECT 1 round trip p50 "
             f"{_pct(floor, 50):.3f} ms"))
+        created = []
+        for i in range(220):
+            t0 = time.perf_counter()
+            store.create_event(ids[3 + i % 20], EventDraft(60.0 + 30.0 * i, 30.0, "N2",
+                                                            "sleep_stage"), new.user)
+            created.append((time.perf_counter() - t0) * 1e3)
+        created = created[20:]
+        results.append(BenchResult(
+            GROUP, "create one event in process (store.create_event)", _pct(created, 95), "ms",
+            "", None, f"p50 {_pct(created, 50):.2f} ms over 200; validation reads (recording, "
+            "study, label schema) and one journal append + fdatasync"))
         # time folds of full batches: no inline or background fold in between (a background
         # fold already waiting may still run once; the count each fold returns tells)
         batch = store.flush_after_writes
