@@ -173,6 +173,19 @@ def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConn
         raise DatabaseOpenError(f"cannot open the database {path}: {detail}") from exc
 
 
+def reserve_ids(cur: duckdb.DuckDBPyConnection, sequence: str, n: int) -> int:
+    """Take ``n`` consecutive values of ``sequence`` at once; return the first.
+
+    One ``nextval``, then ``setval`` past the block (no per-row ``nextval``). Call with the
+    process's write lock held, so the block is contiguous. Values only ever grow: a block left
+    unused (a rolled-back load, a crash) is a gap, never a duplicate.
+    """
+    first = int(cur.execute(f"SELECT nextval('{sequence}')").fetchall()[0][0])
+    if n > 1:
+        cur.execute(f"SELECT setval('{sequence}', ?)", [first + n - 1]).fetchall()
+    return first
+
+
 class Database:
     """A DuckDB database with an up-to-date schema.
 

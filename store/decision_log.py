@@ -40,6 +40,7 @@ from typing import Any
 
 import duckdb
 
+from store._db import reserve_ids
 from store._event_types import Event
 from store._journal import Journal
 from store.audit import GENESIS_HASH, AuditEntry, AuditMixin, audit_row
@@ -124,11 +125,11 @@ def _audit_record(entry: AuditEntry) -> list[Any]:
 
 
 def _event_record(e: Event, channels_changed: bool) -> dict[str, Any]:
-    return {"channels_changed": channels_changed,
-        "event_id": e.event_id, "recording_id": e.recording_id, "onset_s": e.onset_s,
-        "duration_s": e.duration_s, "label": e.label, "category": e.category,
-        "channels": list(e.channels), "status": e.status.value, "deleted": e.deleted,
-        "updated_by": e.updated_by,
+    return {
+        "channels_changed": channels_changed, "event_id": e.event_id,
+        "recording_id": e.recording_id, "onset_s": e.onset_s, "duration_s": e.duration_s,
+        "label": e.label, "category": e.category, "channels": list(e.channels),
+        "status": e.status.value, "deleted": e.deleted, "updated_by": e.updated_by,
         "updated_at": e.updated_at.isoformat(timespec="microseconds"), "version": e.version,
     }
 
@@ -154,53 +155,55 @@ def _review_record(event_id: int, r: ReviewRow) -> list[Any]:
             r.previous, r.new, r.undo_state]
 
 
-_EVENT_STATE_JSON = json.dumps([{
+# Column types of the rows each fold statement unnests from JSON (key order: column order).
+_EVENT_STATE_TYPES = {
     "event_id": "BIGINT", "base_version": "INTEGER", "onset_s": "DOUBLE", "duration_s": "DOUBLE",
     "label": "VARCHAR", "category": "VARCHAR", "status": "VARCHAR", "deleted": "BOOLEAN",
-    "updated_by": "VARCHAR", "updated_at": "TIMESTAMP", "version": "INTEGER"}])
-_CREATED_JSON = json.dumps([{
+    "updated_by": "VARCHAR", "updated_at": "TIMESTAMP", "version": "INTEGER"}
+_CHANNELS_TYPES = {"event_id": "BIGINT", "channels": "INTEGER[]"}
+_CREATED_TYPES = {
     "event_id": "BIGINT", "recording_id": "VARCHAR", "channels": "INTEGER[]",
     "onset_s": "DOUBLE", "duration_s": "DOUBLE", "label": "VARCHAR", "category": "VARCHAR",
     "source": "VARCHAR", "run_id": "BIGINT", "import_ref": "VARCHAR", "confidence": "DOUBLE",
     "status": "VARCHAR", "schema_name": "VARCHAR", "schema_version": "INTEGER",
     "created_by": "VARCHAR", "created_at": "TIMESTAMP", "updated_by": "VARCHAR",
-    "updated_at": "TIMESTAMP", "version": "INTEGER", "deleted": "BOOLEAN"}])
-_REVIEW_COLUMNS = ("review_id", "event_id", "user_id", "decided_at", "action", "previous", "new",
-                   "undo_state")
-_REVIEW_JSON = json.dumps([dict(zip(_REVIEW_COLUMNS, (
-    "BIGINT", "BIGINT", "VARCHAR", "TIMESTAMP", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR"),
-    strict=True))])
-_AUDIT_COLUMNS = ("seq", "logged_at", "user_name", "action", "target", "detail", "prev_hash",
-                  "hash")
-_AUDIT_JSON = json.dumps([dict(zip(_AUDIT_COLUMNS, (
-    "BIGINT", "TIMESTAMP", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR"),
-    strict=True))])
+    "updated_at": "TIMESTAMP", "version": "INTEGER", "deleted": "BOOLEAN"}
+_REVIEW_TYPES = {
+    "review_id": "BIGINT", "event_id": "BIGINT", "user_id": "VARCHAR", "decided_at": "TIMESTAMP",
+    "action": "VARCHAR", "previous": "VARCHAR", "new": "VARCHAR", "undo_state": "VARCHAR"}
+_AUDIT_TYPES = {
+    "seq": "BIGINT", "logged_at": "TIMESTAMP", "user_name": "VARCHAR", "action": "VARCHAR",
+    "target": "VARCHAR", "detail": "VARCHAR", "prev_hash": "VARCHAR", "hash": "VARCHAR"}
 
 
-def _insert_json_rows(cur: duckdb.DuckDBPyConnection, table: str, structure: str,
+def _json_rows(types: dict[str, str]) -> str:
+    """SQL unnesting the JSON parameter into rows of ``types``' columns."""
+    return f"SELECT unnest(from_json(?, '{json.dumps([types])}'), recursive := true)"
+
+
+def _insert_json_rows(cur: duckdb.DuckDBPyConnection, table: str, types: dict[str, str],
                       rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` (column order of ``structure``) into ``table`` as one JSON parameter.
+    """Insert ``rows`` (the columns of ``types``) into ``table`` as one JSON parameter.
 
     A fold is at most a few hundred rows: one JSON text unnested by DuckDB costs less than
     thousands of bound parameters, and converting to Arrow would import pandas into the
     server (~35 MB) for nothing.
     """
-    columns = ", ".join(json.loads(structure)[0])
-    cur.execute(f"INSERT INTO {table} ({columns}) SELECT unnest(from_json(?, '{structure}'), "
-                "recursive := true)", [json.dumps(rows)]).fetchall()
+    cur.execute(f"INSERT INTO {table} ({', '.join(types)}) {_json_rows(types)}",
+                [json.dumps(rows)]).fetchall()
 
 
 def _check_record(record: Any, path: Path) -> dict[str, Any]:
-    created_fields = set(json.loads(_CREATED_JSON)[0])
     change = None if not isinstance(record, dict) else (
         "event" if "event" in record else "create" if "create" in record else None)
     ok = (isinstance(record, dict) and isinstance(record.get("audit"), list)
           and len(record["audit"]) == 8
           and (change is None or (
               isinstance(record[change], dict)
-              and (set(_EVENT_STATE_FIELDS) if change == "event" else created_fields)
+              and (set(_EVENT_STATE_FIELDS) if change == "event" else set(_CREATED_TYPES))
               <= set(record[change])
-              and isinstance(record.get("review"), list) and len(record["review"]) == 7)))
+              and isinstance(record.get("review"), list) and len(record["review"]) == 7))
+          and isinstance(record.get("ends_redo_of", ""), str))
     if not ok:
         raise DecisionLogCorruptError(
             f"the decision log {path} holds a record of an unknown shape; it was written by "
@@ -267,12 +270,14 @@ class DecisionLogMixin(AuditMixin):
             self._journal = Journal(self.decision_log_path)
         return self._journal
 
-    def log_decisions(self, decisions: Sequence[LoggedDecision]) -> list[AuditEntry]:
+    def log_decisions(self, decisions: Sequence[LoggedDecision],
+                      ends_redo_of: str | None = None) -> list[AuditEntry]:
         """Make ``decisions`` durable in the journal; return their audit entries.
 
         Call with :attr:`write_lock` held, after checking each decision against the event's
         current state (:meth:`pending_event`, else DuckDB). When this returns, the decisions
-        are on disk and visible to every read.
+        are on disk and visible to every read. ``ends_redo_of`` names a user whose undone
+        decisions these decisions make final (their reviews become ``dropped`` in the fold).
         """
         cur = self.cursor_without_fold()
         entries: list[AuditEntry] = []
@@ -285,6 +290,8 @@ class DecisionLogMixin(AuditMixin):
                       else {"event": _event_record(d.event, d.channels_changed)})
             records.append({**change, "review": _review_record(d.event.event_id, d.review),
                             "audit": _audit_record(last)})
+        if ends_redo_of is not None and records:
+            records[0]["ends_redo_of"] = ends_redo_of
         self._append(records, entries)
         with self._overlay_lock:
             for d in decisions:
@@ -302,11 +309,8 @@ class DecisionLogMixin(AuditMixin):
         """A new event id for a creation logged here (call with :attr:`write_lock` held)."""
         lo, hi = self._id_block
         if lo > hi:
-            cur = self.cursor_without_fold()
-            first = int(cur.execute("SELECT nextval('event_id_seq')").fetchall()[0][0])
-            cur.execute("SELECT setval('event_id_seq', ?)",
-                        [first + self.event_id_block - 1]).fetchall()
-            lo, hi = first, first + self.event_id_block - 1
+            lo = reserve_ids(self.cursor_without_fold(), "event_id_seq", self.event_id_block)
+            hi = lo + self.event_id_block - 1
         self._id_block = (lo + 1, hi)
         return lo
 
@@ -401,15 +405,21 @@ class DecisionLogMixin(AuditMixin):
         reviewed = [r for r in records if "review" in r]
         cur.execute("BEGIN TRANSACTION")
         try:
+            # the user's undone decisions became final with a new decision (undo, which marks
+            # them, folds first: they are in DuckDB, and this batch adds none)
+            for user_id in dict.fromkeys(r["ends_redo_of"] for r in records
+                                         if "ends_redo_of" in r):
+                cur.execute("UPDATE reviews SET undo_state = 'dropped' WHERE user_id = ? "
+                            "AND undo_state = 'undone'", [user_id]).fetchall()
             if created:
-                _insert_json_rows(cur, "events", _CREATED_JSON,
+                _insert_json_rows(cur, "events", _CREATED_TYPES,
                                   [created[i] for i in sorted(created)])
             if decided:
                 self._apply_event_states(cur, decided)
             if reviewed:
                 self._apply_reviews(cur, reviewed)
-            _insert_json_rows(cur, "audit_log", _AUDIT_JSON,
-                              [dict(zip(_AUDIT_COLUMNS, r["audit"], strict=True))
+            _insert_json_rows(cur, "audit_log", _AUDIT_TYPES,
+                              [dict(zip(_AUDIT_TYPES, r["audit"], strict=True))
                                for r in records])
             cur.execute("COMMIT")
         except BaseException:
@@ -435,9 +445,7 @@ class DecisionLogMixin(AuditMixin):
         in_range = f"events.event_id BETWEEN {int(min(newest))} AND {int(max(newest))}"
         if new_channels:
             cur.execute(
-                "UPDATE events SET channels = u.channels FROM (SELECT unnest(from_json(?, "
-                "'[{\"event_id\": \"BIGINT\", \"channels\": \"INTEGER[]\"}]'), "
-                "recursive := true)) u "
+                f"UPDATE events SET channels = u.channels FROM ({_json_rows(_CHANNELS_TYPES)}) u "
                 f"WHERE events.event_id = u.event_id AND {in_range}",
                 [json.dumps([{"event_id": i, "channels": newest[i]["channels"]}
                              for i in sorted(new_channels)])]).fetchall()
@@ -449,7 +457,7 @@ class DecisionLogMixin(AuditMixin):
             "UPDATE events SET onset_s = u.onset_s, duration_s = u.duration_s, "
             "label = u.label, category = u.category, status = u.status, deleted = u.deleted, "
             "updated_by = u.updated_by, updated_at = u.updated_at, version = u.version "
-            f"FROM (SELECT unnest(from_json(?, '{_EVENT_STATE_JSON}'), recursive := true)) u "
+            f"FROM ({_json_rows(_EVENT_STATE_TYPES)}) u "
             "WHERE events.event_id = u.event_id AND events.version = u.base_version "
             f"AND {in_range}", [json.dumps(rows)]).fetchall()
         changed = int(result[0][0])
@@ -462,14 +470,10 @@ class DecisionLogMixin(AuditMixin):
     @staticmethod
     def _apply_reviews(cur: duckdb.DuckDBPyConnection, decided: Sequence[dict[str, Any]]
                        ) -> None:
-        n = len(decided)
-        first = cur.execute("SELECT nextval('review_id_seq')").fetchall()
-        lo = int(first[0][0])
-        if n > 1:
-            cur.execute("SELECT setval('review_id_seq', ?)", [lo + n - 1]).fetchall()
-        rows = [dict(zip(_REVIEW_COLUMNS, [lo + k, *r["review"]], strict=True))
+        lo = reserve_ids(cur, "review_id_seq", len(decided))
+        rows = [dict(zip(_REVIEW_TYPES, [lo + k, *r["review"]], strict=True))
                 for k, r in enumerate(decided)]
-        _insert_json_rows(cur, "reviews", _REVIEW_JSON, rows)
+        _insert_json_rows(cur, "reviews", _REVIEW_TYPES, rows)
 
     # ----------------------------------------------------------------- recovery
     def recover_decision_log(self) -> int:
@@ -488,18 +492,18 @@ class DecisionLogMixin(AuditMixin):
             records = [_check_record(r, journal.path) for r in journal.read()]
             if not records:
                 return 0
-            cur = super().cursor()
+            cur = self.cursor_without_fold()
             row = cur.execute("SELECT coalesce(max(seq), 0) FROM audit_log").fetchall()
             applied = int(row[0][0])
             self._check_continues_chain(cur, records, applied, journal.path)
             todo = [r for r in records if int(r["audit"][0]) > applied]
-            seqs = [int(r["audit"][0]) for r in todo]
             if todo:
                 self._apply(cur, todo)
             journal.clear()
             self.__dict__.pop("_audit_head_cache", None)
             if todo:
-                self.__dict__["_pending_anchor"] = (seqs[-1], str(todo[-1]["audit"][7]))
+                self.__dict__["_pending_anchor"] = (int(todo[-1]["audit"][0]),
+                                                    str(todo[-1]["audit"][7]))
                 self.write_audit_anchor()
             return len(todo)
 

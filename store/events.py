@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from store._db import reserve_ids
 from store._event_types import Event, EventDraft, EventSource, EventStatus
 from store.errors import (
     InvalidEventError,
@@ -214,12 +215,9 @@ class EventsMixin(EventQueriesMixin):
         order = sorted(range(len(drafts)), key=lambda i: drafts[i].onset_s)
         now = self.audit_now()
         n = len(drafts)
-        first = cur.execute(
-            "SELECT nextval('event_id_seq') FROM range(?)", [n]
-        ).fetchall()
-        ids = [int(r[0]) for r in first]
+        first = reserve_ids(cur, "event_id_seq", n)
         table = pa.table({
-            "event_id": pa.array(ids, pa.int64()),
+            "event_id": pa.array(range(first, first + n), pa.int64()),
             "recording_id": pa.array([recording_id] * n),
             "channels": pa.array([list(drafts[i].channels) for i in order],
                                  pa.list_(pa.int32())),
@@ -302,15 +300,8 @@ class EventsMixin(EventQueriesMixin):
                 try:
                     self._check_event_columns(cur, name)
                     now = self.audit_now()
-                    # Reserve a block of ids in one statement (writes are serialised by the
-                    # write lock, so the block is contiguous) and number rows in storage order.
-                    # One nextval, then move the sequence past the block (no per-row nextval):
-                    # ids only ever grow, so a rolled-back load leaves a gap, never a duplicate.
-                    first = cur.execute("SELECT nextval('event_id_seq')").fetchone()
-                    assert first is not None
-                    lo = int(first[0])
-                    if n > 1:
-                        cur.execute("SELECT setval('event_id_seq', ?)", [lo + n - 1]).fetchall()
+                    # one block of ids, numbered in storage order
+                    lo = reserve_ids(cur, "event_id_seq", n)
                     meta = cur.execute(
                         "SELECT recording_id, schema_name, schema_version FROM "
                         f"({_RECORDING_META_SQL.format(name=name)})").fetchall()

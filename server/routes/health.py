@@ -59,7 +59,7 @@ class HealthController(Controller):
             raise ServiceUnhealthyError(
                 "the database does not answer a query (see the server log)") from exc
         return HealthOut(status="ok", schema_version=int(row[0][0]),
-                         pending_decisions=store.decision_log_status().pending)
+                         pending_decisions=log.pending)
 
 
 __all__ = ["HealthController", "HealthOut"]
